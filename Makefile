@@ -1,0 +1,38 @@
+# One task runner. `make run` opens the assistant on the bundled article, `make test`
+# runs the whole test suite; both create .venv and install everything first.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The CPU build of torch. On this project's machines pip finds it locally; elsewhere run
+#   make TORCH_INDEX=https://download.pytorch.org/whl/cpu ...
+# (or install any torch you like into .venv first: a satisfied requirement is kept).
+TORCH_SPEC ?= torch==2.13.0
+TORCH_INDEX ?=
+EXTRAS ?= test
+Q ?= Đảng bộ Công an tỉnh đã kết nạp được bao nhiêu đảng viên mới trong nhiệm kỳ 2010 – 2015?
+
+.PHONY: install run test lint typecheck bench eval clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet -e ".[$(EXTRAS)]"
+	touch $@
+
+run: install
+	$(VENV)/bin/assistant retrieve "$(Q)"
+
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check assistant ui tests bench
+
+typecheck: install
+	$(VENV)/bin/mypy assistant
+
+clean:
+	rm -rf $(VENV) index/default .pytest_cache

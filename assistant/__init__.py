@@ -1,0 +1,60 @@
+"""Question answering over a Vietnamese news article, with exact citations.
+
+The public API, in one place (the web app and users import only from here):
+
+>>> from assistant import Assistant
+>>> bot = Assistant.load()                                  # doctest: +SKIP
+>>> for p in bot.retrieve("Ai là Giám đốc Công an tỉnh?", k=2):   # doctest: +SKIP
+...     print(p.rank, p.chunk_id, bot.article.text[p.start:p.end] == p.text)
+
+Importing this package imports neither torch, sentence-transformers, gradio nor
+LangChain's retriever stack; they load where they are used.
+"""
+
+from .article import Article, Paragraph, Sentence
+from .chunking import Chunk, ChunkingConfig
+from .core import MAX_QUESTION_CHARS, Assistant, check_question
+from .embeddings import (
+    DEFAULT_MODEL,
+    EmbedderInfo,
+    HashingEmbeddings,
+    SentenceTransformerEmbeddings,
+    resolve_embedder,
+)
+from .errors import (
+    ArticleError,
+    AssistantError,
+    IndexCorruptError,
+    IndexStaleError,
+    LLMError,
+    ModelUnavailableError,
+    QuestionError,
+)
+from .retrieval import FusionConfig, Passage
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "MAX_QUESTION_CHARS",
+    "Article",
+    "ArticleError",
+    "Assistant",
+    "AssistantError",
+    "Chunk",
+    "ChunkingConfig",
+    "EmbedderInfo",
+    "FusionConfig",
+    "HashingEmbeddings",
+    "IndexCorruptError",
+    "IndexStaleError",
+    "LLMError",
+    "ModelUnavailableError",
+    "Paragraph",
+    "Passage",
+    "QuestionError",
+    "Sentence",
+    "SentenceTransformerEmbeddings",
+    "check_question",
+    "resolve_embedder",
+]

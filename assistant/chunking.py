@@ -1,0 +1,141 @@
+"""Sentences -> chunks: paragraph-bounded, sized in the embedding model's tokens.
+
+A chunk is a run of whole sentences of one paragraph whose token count (as the embedding
+model counts it, prefix and special tokens included) stays within `max_tokens`, so the
+model never silently truncates a passage. Consecutive chunks may share `overlap` whole
+sentences. A single sentence longer than the budget is cut at clause boundaries ("; "
+then ", ") and, failing that, between words. Every chunk is a verbatim slice of
+`article.text`: `article.text[chunk.start:chunk.end] == chunk.text`.
+
+It leaves out semantic chunking on purpose: news paragraphs are already topical units,
+and sentence-aligned chunks keep citations exact.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .article import Article
+
+TokenCounter = Callable[[str], int]
+
+
+@dataclass(frozen=True)
+class ChunkingConfig:
+    """How to cut chunks; recorded in the index manifest (a change triggers a rebuild)."""
+
+    max_tokens: int = 160
+    overlap: int = 0
+
+    def __post_init__(self) -> None:
+        if self.max_tokens < 16:
+            raise ValueError(f"max_tokens must be >= 16, got {self.max_tokens}")
+        if self.overlap < 0:
+            raise ValueError(f"overlap must be >= 0, got {self.overlap}")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable passage with its place in the article."""
+
+    chunk_id: str
+    text: str
+    paragraph: int
+    start: int
+    end: int
+    section: str
+    sentence_ids: tuple[str, ...] = field(default=())
+
+    def to_record(self) -> dict[str, object]:
+        return {
+            "id": self.chunk_id,
+            "text": self.text,
+            "paragraph": self.paragraph,
+            "start": self.start,
+            "end": self.end,
+            "section": self.section,
+            "sentences": list(self.sentence_ids),
+        }
+
+    @classmethod
+    def from_record(cls, rec: dict[str, object]) -> Chunk:
+        return cls(
+            chunk_id=str(rec["id"]),
+            text=str(rec["text"]),
+            paragraph=int(rec["paragraph"]),  # type: ignore[call-overload]
+            start=int(rec["start"]),  # type: ignore[call-overload]
+            end=int(rec["end"]),  # type: ignore[call-overload]
+            section=str(rec.get("section", "body")),
+            sentence_ids=tuple(rec.get("sentences", ())),  # type: ignore[arg-type]
+        )
+
+
+def approx_tokens(text: str) -> int:
+    """A model-free token count: words and punctuation marks (used by the offline embedder)."""
+    return len(re.findall(r"\w+|[^\w\s]", text))
+
+
+def chunk_article(
+    article: Article, config: ChunkingConfig | None = None, count_tokens: TokenCounter = approx_tokens
+) -> list[Chunk]:
+    """Cut the article into chunks; see the module docstring for the rules."""
+    config = config or ChunkingConfig()
+    chunks: list[Chunk] = []
+    for par in article.paragraphs:
+        units = [
+            (s.id, start, end)
+            for s in article.sentences
+            if s.paragraph == par.index
+            for start, end in _fit(article.text, s.start, s.end, config.max_tokens, count_tokens)
+        ]
+        for first, last in _pack(article.text, units, config, count_tokens):
+            start, end = units[first][1], units[last][2]
+            ids = tuple(dict.fromkeys(u[0] for u in units[first : last + 1]))
+            chunks.append(
+                Chunk(f"c{len(chunks):03d}", article.text[start:end], par.index, start, end, par.kind, ids)
+            )
+    return chunks
+
+
+def _pack(
+    text: str, units: list[tuple[str, int, int]], config: ChunkingConfig, count: TokenCounter
+) -> list[tuple[int, int]]:
+    """Greedy runs of units within the budget, each run starting `overlap` units back."""
+    runs: list[tuple[int, int]] = []
+    first = 0
+    while first < len(units):
+        last = first
+        while last + 1 < len(units) and count(text[units[first][1] : units[last + 1][2]]) <= config.max_tokens:
+            last += 1
+        runs.append((first, last))
+        if last + 1 >= len(units):
+            break
+        first = max(first + 1, last + 1 - config.overlap)
+    return runs
+
+
+_CLAUSE_BREAKS = (r"(?<=;)\s+", r"(?<=,)\s+", r"\s+")
+
+
+def _fit(text: str, start: int, end: int, budget: int, count: TokenCounter, level: int = 0) -> list[tuple[int, int]]:
+    """Split [start, end) into spans within the budget: at "; ", then ", ", then spaces."""
+    if count(text[start:end]) <= budget or level == len(_CLAUSE_BREAKS):
+        return [(start, end)]  # (a single word longer than the budget stays whole)
+    segments: list[tuple[int, int]] = []
+    seg_start = start
+    for match in re.finditer(_CLAUSE_BREAKS[level], text[start:end]):
+        segments.append((seg_start, start + match.start()))
+        seg_start = start + match.end()
+    segments.append((seg_start, end))
+    pieces: list[tuple[int, int]] = []
+    cur_start, cur_end = segments[0]
+    for seg_start, seg_end in segments[1:]:
+        if count(text[cur_start:seg_end]) <= budget:
+            cur_end = seg_end
+        else:
+            pieces.append((cur_start, cur_end))
+            cur_start, cur_end = seg_start, seg_end
+    pieces.append((cur_start, cur_end))
+    return [span for a, b in pieces for span in _fit(text, a, b, budget, count, level + 1)]

@@ -1,0 +1,169 @@
+"""`Assistant`: the one object users hold. Loads (or builds) an index and retrieves from it.
+
+>>> from assistant import Assistant
+>>> bot = Assistant.load()                      # doctest: +SKIP
+>>> [p.chunk_id for p in bot.retrieve("lop cam tinh dang", k=2)]  # doctest: +SKIP
+['c009', 'c004']
+
+Loading decides, in this order: which embedder (explicit `model`, `$ASSISTANT_MODEL`, the
+model the index was built with, the default), whether the saved index fits (same article
+text, embedder and chunking) and is intact, and otherwise rebuilds it when the article
+files are known (always for the bundled article), saying why through `announce`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from .article import Article
+from .chunking import ChunkingConfig
+from .embeddings import Embedder, resolve_embedder
+from .errors import IndexCorruptError, IndexStaleError, QuestionError
+from .indexing import build_index, effective_chunking, lock_path
+from .paths import bundled_article, default_index_dir
+from .retrieval import FusionConfig, HybridSearcher, Passage
+from .store import StoredIndex, corpus_sha256, load_index, manifest_mismatch, read_manifest
+from .text import clean
+
+log = logging.getLogger(__name__)
+MAX_QUESTION_CHARS = 2000
+
+
+def check_question(question: object) -> str:
+    """The cleaned question, or `QuestionError` for empty, non-text or over-long input."""
+    if not isinstance(question, str):
+        raise QuestionError(f"the question must be text, got {type(question).__name__}")
+    if len(question) > MAX_QUESTION_CHARS * 4:
+        raise QuestionError(f"the question has {len(question):,} characters; the limit is {MAX_QUESTION_CHARS:,}")
+    cleaned = clean(question)
+    if not any(ch.isalnum() for ch in cleaned):
+        raise QuestionError("the question is empty")
+    if len(cleaned) > MAX_QUESTION_CHARS:
+        raise QuestionError(f"the question has {len(cleaned):,} characters; the limit is {MAX_QUESTION_CHARS:,}")
+    return cleaned
+
+
+class Assistant:
+    """Question answering over one article (or a few), from a saved index.
+
+    Build with `Assistant.load()` (bundled article) or `Assistant.build([...], index_dir=...)`.
+    """
+
+    def __init__(self, stored: StoredIndex, embedder: Embedder, index_dir: Path, fusion: FusionConfig | None = None):
+        self.stored = stored
+        self.embedder = embedder
+        self.index_dir = Path(index_dir)
+        self.searcher = HybridSearcher(stored.chunks, stored.chunk_articles, stored.vectors, embedder, fusion)
+
+    # --- construction ------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, index_dir: str | Path | None = None, model: str | None = None, *,
+             articles: Sequence[str | Path] | None = None, chunking: ChunkingConfig | None = None,
+             fusion: FusionConfig | None = None, rebuild: bool = False,
+             announce: Callable[[str], None] | None = None) -> Assistant:
+        """A ready assistant; builds the bundled article's index when missing or stale."""
+        say = announce or log.warning
+        directory = Path(index_dir) if index_dir is not None else default_index_dir()
+        manifest = _try_manifest(directory)
+        sources = [Path(a) for a in articles] if articles else None
+        if sources is None and index_dir is None:
+            sources = [bundled_article()]
+        if sources is None and manifest:
+            known = [Path(a["source"]) for a in manifest.get("articles", [])]
+            sources = known if known and all(p.is_file() for p in known) else None
+        requested = model or os.environ.get("ASSISTANT_MODEL") or (manifest or {}).get("embedder", {}).get("requested")
+        embedder = resolve_embedder(requested, announce=say)
+        if chunking is None and manifest and not rebuild:
+            chunking = ChunkingConfig(**manifest["chunking"])
+        chunking = effective_chunking(chunking or ChunkingConfig(), embedder)
+        parsed = [Article.read(p) for p in sources] if sources else None
+
+        def problem() -> tuple[StoredIndex | None, str | None]:
+            if rebuild:
+                return None, "rebuild requested"
+            try:
+                stored = load_index(directory)
+            except IndexCorruptError as err:
+                return None, "no index yet" if not directory.exists() else str(err)
+            corpus = corpus_sha256(parsed) if parsed else None
+            why = manifest_mismatch(stored.manifest, embedder=embedder.info.fingerprint(), chunking=chunking,
+                                    corpus=corpus)
+            return stored, why
+
+        stored, why = problem()
+        if why:
+            if parsed is None:
+                if stored is None:
+                    raise IndexCorruptError(directory, why, "rebuild it with `assistant build FILE --index-dir DIR`")
+                raise IndexStaleError(f"index {directory} no longer fits: {why}; rebuild it with `assistant build`")
+            from filelock import FileLock
+
+            directory.parent.mkdir(parents=True, exist_ok=True)
+            with FileLock(str(lock_path(directory))):
+                stored, why = problem()  # another process may have rebuilt it meanwhile
+                if why:
+                    say(f"Building the index at {directory} ({why}) with {embedder.info.describe()}.")
+                    build_index(parsed, embedder, directory, chunking, locked=True)
+                    stored = load_index(directory)
+        assert stored is not None
+        return cls(stored, embedder, directory, fusion)
+
+    @classmethod
+    def build(cls, files: Sequence[str | Path], index_dir: str | Path | None = None, model: str | None = None, *,
+              chunking: ChunkingConfig | None = None, fusion: FusionConfig | None = None,
+              progress: bool | None = None, announce: Callable[[str], None] | None = None) -> Assistant:
+        """Index article files (default: the bundled article) into `index_dir` and load it."""
+        directory = Path(index_dir) if index_dir is not None else default_index_dir()
+        articles = [Article.read(f) for f in (files or [bundled_article()])]
+        embedder = resolve_embedder(model, announce=announce or log.warning)
+        build_index(articles, embedder, directory, chunking or ChunkingConfig(), progress=progress)
+        return cls(load_index(directory), embedder, directory, fusion)
+
+    # --- queries -------------------------------------------------------------------------
+
+    @property
+    def article(self) -> Article:
+        """The (first) indexed article: every `Passage` offset of article 0 points into its text."""
+        return self.stored.articles[0]
+
+    @property
+    def articles(self) -> list[Article]:
+        return self.stored.articles
+
+    def retrieve(self, question: str, k: int = 4, mode: str = "hybrid") -> list[Passage]:
+        """The `k` best passages for `question` (mode: hybrid, dense or lexical)."""
+        return self.searcher.search(check_question(question), k=k, mode=mode)
+
+    def as_retriever(self, k: int = 4, mode: str = "hybrid") -> Any:
+        """A LangChain `BaseRetriever` over this assistant, usable in any LCEL chain."""
+        from .lc import AssistantRetriever
+
+        return AssistantRetriever(assistant=self, k=k, mode=mode)
+
+    def info(self) -> dict[str, Any]:
+        manifest = self.stored.manifest
+        return {
+            "index_dir": str(self.index_dir),
+            "embedder": self.embedder.info.describe(),
+            "embedder_config": asdict(self.embedder.info),
+            "articles": manifest.get("articles", []),
+            "chunks": len(self.stored.chunks),
+            "chunking": manifest.get("chunking"),
+            "fusion": asdict(self.searcher.fusion),
+            "faiss": manifest.get("faiss"),
+            "created_at": manifest.get("created_at"),
+            "versions": manifest.get("versions"),
+        }
+
+
+def _try_manifest(directory: Path) -> dict[str, Any] | None:
+    try:
+        return read_manifest(directory)
+    except IndexCorruptError:
+        return None

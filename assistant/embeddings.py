@@ -1,0 +1,289 @@
+"""LangChain `Embeddings`: a sentence-transformers model, or an offline hashing embedder.
+
+`resolve_embedder()` decides which one runs, quickly and without loading anything heavy:
+a local model directory, a model already in the Hugging Face cache, or (when the hub
+answers within a few seconds) a download. When none of these works it says so in one
+line and falls back to `HashingEmbeddings`, which needs no download and no fitting.
+
+Torch and sentence-transformers are imported only when the model first embeds text, so
+the offline path never imports them. Query/passage prefixes belong to the model's
+configuration (`MODEL_PREFIXES`, or the model's own `config_sentence_transformers.json`
+prompts), so switching to `BAAI/bge-m3` or a local path is one option.
+
+>>> emb = HashingEmbeddings()
+>>> len(emb.embed_query("đảng viên mới")) == emb.dim
+True
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+import zlib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from .errors import ModelUnavailableError
+from .text import fold
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "intfloat/multilingual-e5-base"
+OFFLINE_NAMES = {"offline", "hashing"}
+PROBE_TIMEOUT_S = 4.0
+
+# (query prefix, passage prefix) by model id pattern; first match wins.
+MODEL_PREFIXES: list[tuple[str, tuple[str, str]]] = [
+    (r"multilingual-e5-.*-instruct", ("Instruct: Given a question, retrieve passages that answer it\nQuery: ", "")),
+    (r"(^|/)(multilingual-)?e5-", ("query: ", "passage: ")),
+    (r"bge-m3", ("", "")),
+]
+
+
+@dataclass(frozen=True)
+class EmbedderInfo:
+    """What the index manifest, `assistant info` and the web page show."""
+
+    kind: str  # "sentence-transformers" or "hashing"
+    model: str
+    dim: int
+    query_prefix: str = ""
+    passage_prefix: str = ""
+    max_seq_length: int = 512
+    requested: str = ""
+    fallback_reason: str | None = None
+
+    def fingerprint(self) -> dict[str, object]:
+        """The fields that change vectors: a difference means the index must be rebuilt."""
+        return {k: v for k, v in asdict(self).items() if k not in {"requested", "fallback_reason"}}
+
+    def describe(self) -> str:
+        if self.kind == "hashing" and self.fallback_reason:
+            return f"offline hashing embedder (fallback: {self.fallback_reason})"
+        if self.kind == "hashing":
+            return "offline hashing embedder"
+        return f"{self.model} (sentence-transformers, dim {self.dim})"
+
+
+class HashingEmbeddings(Embeddings):
+    """Offline embedder: hashed character n-grams and words over accent-folded text.
+
+    Deterministic (crc32, not Python's salted `hash`), no download, no fitting. It matches
+    surface forms, not meanings: good for Vietnamese typed with or without accents, weak
+    for paraphrases and English questions, which need the real model.
+    """
+
+    VERSION = 1
+
+    def __init__(self, dim: int = 512, ngram: tuple[int, int] = (3, 5), fallback_reason: str | None = None,
+                 requested: str = ""):
+        if dim < 16:
+            raise ValueError(f"dim must be >= 16, got {dim}")
+        self.dim = dim
+        self.ngram = ngram
+        self.info = EmbedderInfo(
+            kind="hashing", model=f"hashing-v{self.VERSION}-{ngram[0]}{ngram[1]}", dim=dim,
+            max_seq_length=512, requested=requested or "offline", fallback_reason=fallback_reason,
+        )
+
+    def _features(self, text: str) -> list[str]:
+        words = re.findall(r"\w+", fold(text))
+        feats = [f"w:{w}" for w in words] + [f"b:{a}_{b}" for a, b in zip(words, words[1:])]
+        lo, hi = self.ngram
+        for w in words:
+            padded = f" {w} "
+            for n in range(lo, hi + 1):
+                feats.extend(padded[i : i + n] for i in range(max(1, len(padded) - n + 1)))
+        return feats
+
+    def _vector(self, text: str) -> np.ndarray:
+        feats = self._features(text)
+        vec = np.zeros(self.dim, dtype=np.float32)
+        if feats:
+            idx = np.fromiter((zlib.crc32(f.encode()) % self.dim for f in feats), dtype=np.int64, count=len(feats))
+            vec += np.log1p(np.bincount(idx, minlength=self.dim)).astype(np.float32)
+            norm = float(np.linalg.norm(vec))
+            if norm > 0:
+                vec /= norm
+        return vec
+
+    def embed_array(self, texts: list[str], *, query: bool = False, progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.vstack([self._vector(t) for t in texts])
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_array(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vector(text).tolist()
+
+    def count_tokens(self, text: str) -> int:
+        from .chunking import approx_tokens
+
+        return approx_tokens(text)
+
+
+class SentenceTransformerEmbeddings(Embeddings):
+    """A sentence-transformers model, loaded lazily on first use and called under a lock.
+
+    >>> emb = SentenceTransformerEmbeddings("intfloat/multilingual-e5-base")  # doctest: +SKIP
+    >>> emb.embed_query("Ai là Giám đốc Công an tỉnh?")[:3]  # doctest: +SKIP
+    """
+
+    def __init__(self, model: str, *, path: str | None = None, query_prefix: str | None = None,
+                 passage_prefix: str | None = None, device: str = "cpu", batch_size: int = 32,
+                 requested: str = ""):
+        self.model_id = model
+        self.path = path or model
+        self.device = device
+        self.batch_size = batch_size
+        auto_q, auto_p = prefixes_for(model, self.path)
+        self.query_prefix = auto_q if query_prefix is None else query_prefix
+        self.passage_prefix = auto_p if passage_prefix is None else passage_prefix
+        self.requested = requested or model
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._load()
+        return self._model
+
+    def _load(self) -> Any:
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as err:  # pragma: no cover - depends on the environment
+            raise ModelUnavailableError(
+                "sentence-transformers is not installed; `pip install sentence-transformers` "
+                "(CPU torch first: see the README), or use --model offline"
+            ) from err
+        try:
+            return SentenceTransformer(self.path, device=self.device, local_files_only=True)
+        except Exception as err:  # noqa: BLE001 - any load failure means the model is unusable
+            raise ModelUnavailableError(f"cannot load embedding model {self.model_id!r} from {self.path}: {err}") from err
+
+    @property
+    def info(self) -> EmbedderInfo:
+        model = self.model
+        return EmbedderInfo(
+            kind="sentence-transformers", model=self.model_id, dim=int(model.get_embedding_dimension()),
+            query_prefix=self.query_prefix, passage_prefix=self.passage_prefix,
+            max_seq_length=int(model.max_seq_length), requested=self.requested,
+        )
+
+    def embed_array(self, texts: list[str], *, query: bool = False, progress: bool = False) -> np.ndarray:
+        model = self.model
+        with self._lock:  # torch modules are not safe to call from several threads at once
+            vecs = model.encode(
+                list(texts), prompt=self.query_prefix if query else self.passage_prefix,
+                batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=progress,
+                convert_to_numpy=True,
+            )
+        return np.asarray(vecs, dtype=np.float32).reshape(len(texts), -1)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_array(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_array([text], query=True)[0].tolist()
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model sees for a passage, prefix and special tokens included."""
+        return len(self.model.tokenizer(self.passage_prefix + text)["input_ids"])
+
+
+Embedder = HashingEmbeddings | SentenceTransformerEmbeddings
+
+
+def prefixes_for(model: str, path: str | None = None) -> tuple[str, str]:
+    """Query and passage prefixes from the model's own config, else the known table."""
+    config = Path(path or model) / "config_sentence_transformers.json"
+    if config.is_file():
+        prompts = json.loads(config.read_text(encoding="utf-8")).get("prompts") or {}
+        if prompts.get("query") or prompts.get("document") or prompts.get("passage"):
+            return prompts.get("query", ""), prompts.get("document", prompts.get("passage", ""))
+    for pattern, pair in MODEL_PREFIXES:
+        if re.search(pattern, model):
+            return pair
+    return "", ""
+
+
+def resolve_embedder(model: str | None = None, *, allow_fallback: bool = True,
+                     probe_timeout: float = PROBE_TIMEOUT_S,
+                     announce: Callable[[str], None] | None = None) -> Embedder:
+    """Pick the embedder for `model` (default: $ASSISTANT_MODEL or multilingual-e5-base).
+
+    Order: "offline" -> hashing; a local directory; the Hugging Face cache; a download if
+    the hub answers within `probe_timeout` seconds. Otherwise hashing with a one-line
+    reason passed to `announce` (or raise `ModelUnavailableError` without fallback).
+    """
+    requested = model or os.environ.get("ASSISTANT_MODEL") or DEFAULT_MODEL
+    if requested in OFFLINE_NAMES:
+        return HashingEmbeddings()
+    if Path(requested).expanduser().is_dir():
+        path = str(Path(requested).expanduser().resolve())
+        return SentenceTransformerEmbeddings(requested, path=path, requested=requested)
+    try:
+        return SentenceTransformerEmbeddings(requested, path=_cached_or_download(requested, probe_timeout),
+                                             requested=requested)
+    except ModelUnavailableError as err:
+        if not allow_fallback:
+            raise
+        reason = str(err)
+        (announce or log.warning)(f"Embedding model unavailable ({reason}); using the offline hashing embedder.")
+        return HashingEmbeddings(fallback_reason=reason, requested=requested)
+
+
+def _cached_or_download(model: str, timeout: float) -> str:
+    from huggingface_hub import snapshot_download
+
+    try:
+        return str(snapshot_download(model, local_files_only=True))
+    except Exception:  # noqa: BLE001 - not cached (or a broken cache entry): try the hub
+        pass
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}:
+        raise ModelUnavailableError(f"{model} is not in the local cache and HF_HUB_OFFLINE is set")
+    if not hub_reachable(model, timeout):
+        raise ModelUnavailableError(f"{model} is not in the local cache and the model hub is unreachable")
+    return download_model(model)
+
+
+def hub_reachable(model: str, timeout: float = PROBE_TIMEOUT_S) -> bool:
+    """Ask the hub about `model`, giving up after `timeout` seconds whatever hangs (DNS too)."""
+    result: list[bool] = []
+
+    def probe() -> None:
+        try:
+            from huggingface_hub import HfApi
+
+            HfApi().model_info(model, timeout=timeout)
+            result.append(True)
+        except Exception:  # noqa: BLE001 - any failure means "not reachable now"
+            result.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(result and result[0])
+
+
+def download_model(model: str) -> str:
+    """Fetch a model into the Hugging Face cache for later offline use; returns its path."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        return str(snapshot_download(model))
+    except Exception as err:  # noqa: BLE001
+        raise ModelUnavailableError(f"cannot download {model}: {err}") from err

@@ -1,0 +1,138 @@
+"""Dense (FAISS), lexical (BM25 via bm25s) and hybrid (reciprocal rank fusion) retrieval.
+
+The lexical side indexes syllables and syllable bigrams in two forms, exact and
+accent-folded (see `text.lexical_tokens`), so "dang vien moi" finds "đảng viên mới"
+while a question typed with accents still prefers exact matches. Fusion is weighted
+RRF: `score = sum_m w_m / (rrf_k + rank_m)`; the defaults come from `assistant eval
+--compare` on the dev split (README, "Retrieval modes").
+
+It leaves out re-ranking with a cross-encoder on purpose: it needs a second model the
+offline machine cannot download, and RRF over these two signals already reaches the
+targets on the project's test set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .chunking import Chunk
+from .embeddings import Embedder
+from .text import lexical_tokens, query_tokens
+
+MODES = ("hybrid", "dense", "lexical")
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk. `article.text[start:end] == text` for its article.
+
+    `score` is the score of the chosen mode (RRF for hybrid, cosine for dense, BM25 for
+    lexical); `dense_score` and `lexical_score` are the raw signals, whatever the mode.
+    """
+
+    text: str
+    score: float
+    rank: int
+    chunk_id: str
+    paragraph: int
+    start: int
+    end: int
+    section: str = "body"
+    article: int = 0
+    dense_score: float = 0.0
+    lexical_score: float = 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    """Weights of the two signals in hybrid mode and the RRF constant."""
+
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    rrf_k: int = 60
+    candidates: int = 50
+
+    def __post_init__(self) -> None:
+        if self.rrf_k < 1:
+            raise ValueError(f"rrf_k must be >= 1, got {self.rrf_k}")
+        if self.dense_weight < 0 or self.lexical_weight < 0:
+            raise ValueError("fusion weights must be >= 0")
+
+
+def rrf(rankings: list[list[int]], weights: list[float], k: int = 60) -> list[tuple[int, float]]:
+    """Weighted reciprocal rank fusion of several rankings of item ids, best first.
+
+    Ties are broken by the first ranking's order, then by item id, so results are stable.
+    >>> rrf([[1, 2, 3], [3, 1]], [1.0, 1.0], k=60)[0][0]
+    1
+    """
+    scores: dict[int, float] = {}
+    first_pos: dict[int, int] = {}
+    for ranking, weight in zip(rankings, weights):
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
+            first_pos.setdefault(item, len(first_pos))
+    return sorted(scores.items(), key=lambda kv: (-kv[1], first_pos[kv[0]], kv[0]))
+
+
+class HybridSearcher:
+    """Searches one index's chunks; thread-safe (BM25 scoring and FAISS search are read-only)."""
+
+    def __init__(self, chunks: list[Chunk], chunk_articles: list[int], vectors: object, embedder: Embedder,
+                 fusion: FusionConfig | None = None):
+        import bm25s
+
+        self.chunks = chunks
+        self.chunk_articles = chunk_articles
+        self.vectors = vectors
+        self.embedder = embedder
+        self.fusion = fusion or FusionConfig()
+        self.bm25 = bm25s.BM25()
+        self.bm25.index([lexical_tokens(c.text) for c in chunks], show_progress=False)
+
+    def dense_scores(self, question: str, n: int) -> list[tuple[int, float]]:
+        query = self.embedder.embed_array([question], query=True)
+        n = min(n, len(self.chunks))
+        if n == 0:
+            return []
+        scores, ids = self.vectors.search(query, n)  # type: ignore[attr-defined]
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def lexical_scores(self, question: str, n: int) -> list[tuple[int, float]]:
+        tokens = query_tokens(question)
+        if not tokens or not self.chunks:
+            return []
+        scores = np.asarray(self.bm25.get_scores(tokens))
+        n = min(n, len(scores))
+        top = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
+        ranked = sorted(top.tolist(), key=lambda i: (-scores[i], i))
+        return [(i, float(scores[i])) for i in ranked if scores[i] > 0]
+
+    def search(self, question: str, k: int = 4, mode: str = "hybrid") -> list[Passage]:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        pool = max(k, self.fusion.candidates)
+        dense = self.dense_scores(question, pool) if mode != "lexical" else []
+        lexical = self.lexical_scores(question, pool) if mode != "dense" else []
+        dense_map, lexical_map = dict(dense), dict(lexical)
+        if mode == "dense":
+            ranked = dense
+        elif mode == "lexical":
+            ranked = lexical
+        else:
+            ranked = rrf([[i for i, _ in dense], [i for i, _ in lexical]],
+                         [self.fusion.dense_weight, self.fusion.lexical_weight], self.fusion.rrf_k)
+        out = []
+        for rank, (i, score) in enumerate(ranked[:k], start=1):
+            c = self.chunks[i]
+            out.append(Passage(c.text, round(score, 6), rank, c.chunk_id, c.paragraph, c.start, c.end, c.section,
+                               self.chunk_articles[i], round(dense_map.get(i, 0.0), 6),
+                               round(lexical_map.get(i, 0.0), 6)))
+        return out
