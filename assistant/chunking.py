@@ -28,6 +28,7 @@ class ChunkingConfig:
 
     max_tokens: int = 160
     overlap: int = 0
+    section_labels: bool = True
 
     def __post_init__(self) -> None:
         if self.max_tokens < 16:
@@ -70,6 +71,24 @@ class Chunk:
             section=str(rec.get("section", "body")),
             sentence_ids=tuple(rec.get("sentences", ())),  # type: ignore[arg-type]
         )
+
+
+# Words a reader uses to ask about a part of the article rather than its content
+# ("Ai là tác giả?", "Bài báo đăng ngày nào?"). They are added to the text that is
+# *searched* (BM25 tokens and embedded text), never to the passage text that is cited.
+SECTION_LABELS = {
+    "date": "Ngày đăng bài báo, thời gian xuất bản bài viết (date published):",
+    "title": "Tiêu đề, tên bài viết, chủ đề bài báo (title):",
+    "byline": "Tác giả, người viết bài báo, phóng viên (author):",
+    "lead": "Tóm tắt nội dung chính của bài viết (summary):",
+    "caption": "Chú thích ảnh (photo caption):",
+}
+
+
+def search_text(chunk: Chunk, config: ChunkingConfig | None = None) -> str:
+    """The text that represents a chunk for search: its section label, then its text."""
+    label = SECTION_LABELS.get(chunk.section) if (config is None or config.section_labels) else None
+    return f"{label} {chunk.text}" if label else chunk.text
 
 
 def approx_tokens(text: str) -> int:

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from .answering import Answer, ExtractiveAnswerer
 from .article import Article
 from .chunking import ChunkingConfig
 from .embeddings import Embedder, resolve_embedder
@@ -28,7 +31,7 @@ from .indexing import build_index, effective_chunking, lock_path
 from .paths import bundled_article, default_index_dir
 from .retrieval import FusionConfig, HybridSearcher, Passage
 from .store import StoredIndex, corpus_sha256, load_index, manifest_mismatch, read_manifest
-from .text import clean
+from .text import clean, fold
 
 log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 2000
@@ -58,7 +61,12 @@ class Assistant:
         self.stored = stored
         self.embedder = embedder
         self.index_dir = Path(index_dir)
-        self.searcher = HybridSearcher(stored.chunks, stored.chunk_articles, stored.vectors, embedder, fusion)
+        chunking = ChunkingConfig(**stored.manifest["chunking"])
+        self.searcher = HybridSearcher(stored.chunks, stored.chunk_articles, stored.vectors, embedder, fusion, chunking)
+        self.answerers = [ExtractiveAnswerer(a) for a in stored.articles]
+        self._chunk_spans: list[dict[tuple[int, int], str]] = [{} for _ in stored.articles]
+        for chunk, owner in zip(stored.chunks, stored.chunk_articles):
+            self._chunk_spans[owner][(chunk.start, chunk.end)] = chunk.chunk_id
 
     # --- construction ------------------------------------------------------------------
 
@@ -140,6 +148,24 @@ class Assistant:
         """The `k` best passages for `question` (mode: hybrid, dense or lexical)."""
         return self.searcher.search(check_question(question), k=k, mode=mode)
 
+    def ask(self, question: str, history: Sequence[Any] | None = None, k: int = 4, mode: str = "hybrid") -> Answer:
+        """Answer from the article with cited quotes, or say plainly that it does not say.
+
+        `history` is the chat so far (pairs of (question, answer) or {"role", "content"}
+        dicts); a short follow-up ("Còn chi bộ đó thì sao?") inherits the previous topic.
+        """
+        t0 = time.perf_counter()
+        query = with_topic(check_question(question), history)
+        passages = self.searcher.search(query, k=k, mode=mode)
+        t1 = time.perf_counter()
+        owner = passages[0].article if passages else 0
+        mine = [p for p in passages if p.article == owner]
+        answer = self.answerers[owner].answer(query, mine, self._chunk_spans[owner])
+        t2 = time.perf_counter()
+        timings = {"retrieve": round((t1 - t0) * 1000, 3), "answer": round((t2 - t1) * 1000, 3),
+                   "total": round((t2 - t0) * 1000, 3)}
+        return _replace_answer(answer, passages=passages, timings_ms=timings)
+
     def as_retriever(self, k: int = 4, mode: str = "hybrid") -> Any:
         """A LangChain `BaseRetriever` over this assistant, usable in any LCEL chain."""
         from .lc import AssistantRetriever
@@ -160,6 +186,35 @@ class Assistant:
             "created_at": manifest.get("created_at"),
             "versions": manifest.get("versions"),
         }
+
+
+_FOLLOW_UP = re.compile(r"\b(thi sao|con .+ thi sao|do|nay|ay|ho|what about|that|it|they|them)\b")
+
+
+def with_topic(question: str, history: Sequence[Any] | None) -> str:
+    """Prefix a follow-up question with the previous question, so its topic carries over."""
+    previous = _last_question(history)
+    if not previous:
+        return question
+    folded = fold(question)
+    if _FOLLOW_UP.search(folded) or len(re.findall(r"\w+", folded)) <= 3:
+        return f"{previous} {question}"
+    return question
+
+
+def _last_question(history: Sequence[Any] | None) -> str | None:
+    for turn in reversed(list(history or [])):
+        if isinstance(turn, dict) and turn.get("role") == "user" and isinstance(turn.get("content"), str):
+            return clean(turn["content"])
+        if isinstance(turn, (list, tuple)) and turn and isinstance(turn[0], str):
+            return clean(turn[0])
+    return None
+
+
+def _replace_answer(answer: Answer, **changes: Any) -> Answer:
+    from dataclasses import replace
+
+    return replace(answer, **changes)
 
 
 def _try_manifest(directory: Path) -> dict[str, Any] | None:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .article import Article
-from .chunking import Chunk, ChunkingConfig, chunk_article
+from .chunking import Chunk, ChunkingConfig, chunk_article, search_text
 from .embeddings import Embedder
 from .store import build_faiss, save_index
 
@@ -45,7 +45,7 @@ def build_index(
         for chunk in chunk_article(article, chunking, embedder.count_tokens):
             chunks.append(replace(chunk, chunk_id=chunk.chunk_id if len(articles) == 1 else f"a{number}-{chunk.chunk_id}"))
             owners.append(number)
-    vectors = embed_passages(embedder, [c.text for c in chunks], progress)
+    vectors = embed_passages(embedder, [search_text(c, chunking) for c in chunks], progress)
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     with nullcontext() if locked else FileLock(str(lock_path(directory))):

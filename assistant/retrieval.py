@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .chunking import Chunk
+from .chunking import Chunk, ChunkingConfig, search_text
 from .embeddings import Embedder
 from .text import lexical_tokens, query_tokens
 
@@ -50,9 +50,13 @@ class Passage:
 
 @dataclass(frozen=True)
 class FusionConfig:
-    """Weights of the two signals in hybrid mode and the RRF constant."""
+    """Weights of the two signals in hybrid mode and the RRF constant.
 
-    dense_weight: float = 1.0
+    Defaults from `bench/tune_retrieval.py` on the dev split with the offline embedder:
+    dense 0.5 / lexical 1.0 beat equal weights (Hit@1 0.96 vs 0.84); rrf_k barely matters.
+    """
+
+    dense_weight: float = 0.5
     lexical_weight: float = 1.0
     rrf_k: int = 60
     candidates: int = 50
@@ -84,7 +88,7 @@ class HybridSearcher:
     """Searches one index's chunks; thread-safe (BM25 scoring and FAISS search are read-only)."""
 
     def __init__(self, chunks: list[Chunk], chunk_articles: list[int], vectors: object, embedder: Embedder,
-                 fusion: FusionConfig | None = None):
+                 fusion: FusionConfig | None = None, chunking: ChunkingConfig | None = None):
         import bm25s
 
         self.chunks = chunks
@@ -93,7 +97,7 @@ class HybridSearcher:
         self.embedder = embedder
         self.fusion = fusion or FusionConfig()
         self.bm25 = bm25s.BM25()
-        self.bm25.index([lexical_tokens(c.text) for c in chunks], show_progress=False)
+        self.bm25.index([lexical_tokens(search_text(c, chunking)) for c in chunks], show_progress=False)
 
     def dense_scores(self, question: str, n: int) -> list[tuple[int, float]]:
         query = self.embedder.embed_array([question], query=True)

@@ -1,0 +1,286 @@
+"""The extractive answerer: quote the clause that answers, cite it, or say the article is silent.
+
+For each question it scores the clauses of the sentences inside the retrieved passages:
+IDF-weighted coverage of the question's content syllables and word pairs by the
+clause, its sentence and its paragraph, plus what the question asks for (a number with
+the asked-for unit for "bao nhiêu", a name for "ai", a time for "khi nào").
+Questions about the article itself are answered from its metadata lines.
+
+It abstains (`answered=False`) when the best clause does not cover the question well
+enough, when a number the question asks about has no matching figure, or when the
+question names a number or a name that the article never mentions. The thresholds are
+calibrated on the dev split of the test set (README, "Abstention").
+
+Every quoted span is `article.text[start:end]`, so nothing in an answer asserts a fact
+that is not in the cited text. It leaves out generation on purpose: see `llm.py`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .article import Article
+from .evidence import ArticleEvidence, Clause, short_span, unit_matches
+from .question import QuestionAnalysis, analyse
+from .retrieval import Passage
+from .text import fold
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A cited span: `article.text[start:end] == text`, marked [n] in the answer."""
+
+    n: int
+    chunk_id: str
+    text: str
+    start: int
+    end: int
+    article: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer: its text with [n] markers, whether the article answers, and the evidence."""
+
+    text: str
+    answered: bool
+    citations: list[Citation]
+    passages: list[Passage]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    short_answer: str | None = None
+    confidence: float = 0.0
+    answerer: str = "extractive"
+    notice: str | None = None
+    supported: bool = True
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "answer": self.text, "answered": self.answered, "short_answer": self.short_answer,
+            "citations": [c.to_dict() for c in self.citations], "passages": [p.to_dict() for p in self.passages],
+            "timings_ms": self.timings_ms, "confidence": self.confidence, "answerer": self.answerer,
+            "notice": self.notice, "supported": self.supported,
+        }
+
+
+@dataclass(frozen=True)
+class AbstentionConfig:
+    """Thresholds of the abstention decision, chosen by `bench/calibrate_abstention.py`
+    on the dev split (README, "Abstention"): the support a clause needs, a lower bar when a
+    "bao nhiêu" question found its figure with the asked-for unit, and the largest share
+    of the question's content the article may never mention."""
+
+    min_support: float = 0.55
+    min_support_figure: float = 0.42
+    max_missing: float = 0.25
+
+
+@dataclass(frozen=True)
+class Candidate:
+    clause: Clause
+    score: float
+    support: float
+    slot_ok: bool
+    short: tuple[int, int] | None = None
+
+
+MESSAGES = {
+    "vi": {
+        "lead": "Theo bài viết: ", "short": "{short}. Bài viết nêu: ",
+        "silent": "Bài viết không đề cập đến thông tin này. Các đoạn liên quan nhất được liệt kê bên dưới "
+                  "để bạn tham khảo, không phải là câu trả lời.",
+        "meta_author": "Tác giả bài viết: {short}. ", "meta_date": "Bài viết được đăng ngày {short}. ",
+        "meta_title": "Tiêu đề bài viết: ", "meta_topic": "Bài viết nói về: ",
+    },
+    "en": {
+        "lead": "According to the article: ", "short": "{short}. The article says: ",
+        "silent": "The article does not say. The closest passages are listed below as related reading, "
+                  "not as an answer.",
+        "meta_author": "The article's author: {short}. ", "meta_date": "The article was published on {short}. ",
+        "meta_title": "The article's title: ", "meta_topic": "The article is about: ",
+    },
+}
+
+
+_PERSON = re.compile(r"(?:[A-ZĐ][\wÀ-ỹ]*\s+){2,3}[A-ZĐ][\wÀ-ỹ]*")
+_IDENTITY = re.compile(r"^(ai|nguoi nao|can bo nao|dong chi nao|who)\b|\b(la ai|la nguoi nao|who is|who was)\b")
+_TIME = re.compile(r"\b(19|20)\d\d\b|\d{1,2}/\d{1,2}|\b(ngày|tháng|năm|nhiệm kỳ|thời gian|khi|lúc|qua|tới|liền|"
+                   r"sau|trước|kỳ hạn|hằng|mỗi)\b", re.IGNORECASE)
+_PLACE = re.compile(r"\b(tại|ở|huyện|xã|tỉnh|thành phố|TP\.?|thị xã|thị trấn|phường|quận|nước)\s+[A-ZĐ]")
+
+
+class ExtractiveAnswerer:
+    """Answers from one article's text. Thread-safe: all state is read-only after init."""
+
+    def __init__(self, article: Article, abstention: AbstentionConfig | None = None):
+        self.article = article
+        self.evidence = ArticleEvidence(article)
+        self.abstention = abstention or AbstentionConfig()
+
+    def answer(self, question: str, passages: list[Passage], chunk_of: dict[tuple[int, int], str]) -> Answer:
+        q = analyse(question)
+        lang = "en" if q.english else "vi"
+        if q.is_meta:
+            meta = self._meta(q, lang, chunk_of)
+            if meta is not None:
+                return Answer(meta[0], True, meta[1], passages, short_answer=meta[2], confidence=1.0)
+        best = self.best_candidate(q, passages)
+        if best is None or not self.decide(q, best):
+            return Answer(MESSAGES[lang]["silent"], False, [], passages, confidence=best.support if best else 0.0)
+        return self._compose(q, best, lang, passages, chunk_of)
+
+    # --- scoring --------------------------------------------------------------------------
+
+    def best_candidate(self, q: QuestionAnalysis, passages: list[Passage]) -> Candidate | None:
+        ev = self.evidence
+        ranks = {}
+        for p in passages:
+            for i, c in enumerate(ev.clauses):
+                if c.start < p.end and p.start < c.end and i not in ranks:
+                    ranks[i] = p.rank
+        cands = [self._score(q, i, rank) for i, rank in ranks.items()]
+        return max(cands, key=lambda c: (c.slot_ok, c.score), default=None)
+
+    def _score(self, q: QuestionAnalysis, i: int, rank: int) -> Candidate:
+        ev = self.evidence
+        clause = ev.clauses[i]
+        form = "folded" if q.folded else "exact"
+        sent = ev.sentence_tokens[clause.sentence]
+        para = ev.paragraph_tokens[clause.paragraph]
+        cl = ev.clause_tokens[i]
+        uni_s, uni_c, uni_p = (self._cover(q.content, t[form]) for t in (sent, cl, para))
+        sentence = self.article.sentences[clause.sentence].text
+        paragraph = self.article.paragraphs[clause.paragraph].text
+        bi_s = self._cover(q.bigrams, sent[form + "_bi"]) if q.bigrams else uni_s
+        bi_p = self._cover(q.bigrams, para[form + "_bi"]) if q.bigrams else uni_p
+        support = 0.35 * uni_s + 0.15 * uni_c + 0.2 * uni_p + 0.15 * bi_s + 0.15 * bi_p
+        slot_ok, short = self._slot(q, clause, sentence)
+        # numbers the question names ("2010 – 2015", "năm 2022") must stand near the answer
+        slot_ok = slot_ok and all(n in paragraph for n in q.numbers)
+        if q.names and all(n in fold(sentence) for n in q.names):
+            support += 0.15  # the sentence names the person or place the question names
+        return Candidate(clause, support + 0.3 * uni_c + 0.05 / rank, support, slot_ok, short)
+
+    def _slot(self, q: QuestionAnalysis, clause: Clause, sentence: str) -> tuple[bool, tuple[int, int] | None]:
+        """Is what the question asks for (a figure, a new name, a time, a place) there?"""
+        folded_q = fold(q.text)
+        if q.kind == "number":
+            short = self._number_slot(q, clause)
+            return short is not None, short
+        if q.kind == "person" and _IDENTITY.search(folded_q):
+            return any(fold(m.group(0)) not in q.names for m in _PERSON.finditer(sentence)), None
+        if q.kind == "place":
+            return bool(_PLACE.search(clause.text)), None
+        if q.kind == "date":
+            if re.search(r"\b(nam nao|what year|which year)\b", folded_q):
+                return any(y not in q.numbers for y in re.findall(r"\b(?:19|20)\d\d\b", sentence)), None
+            if re.search(r"\b(ngay nao|what date|which day)\b", folded_q):
+                return bool(re.search(r"\d{1,2}/\d{1,2}|ngày \d", sentence)), None
+            return bool(_TIME.search(sentence)), None
+        return True, None
+
+    def _cover(self, tokens: tuple[str, ...], have: set[str]) -> float:
+        uniq = set(tokens)
+        total = sum(self.evidence.idf(t) for t in uniq)
+        return sum(self.evidence.idf(t) for t in uniq if t in have) / total if total else 0.0
+
+    def _number_slot(self, q: QuestionAnalysis, clause: Clause) -> tuple[int, int] | None:
+        """The span of the figure that answers a "bao nhiêu" question in this clause, if any."""
+        asked = {fold(n) for n in q.numbers}
+        folded_q = fold(q.text)
+        options = [m for m in self.evidence.mentions_in(clause.start, clause.end) if m.number not in asked]
+        if not re.search(r"\b(ty le|phan tram|percent|percentage)\b", folded_q):
+            options = [m for m in options if not m.number.endswith("%")]  # a count is not a share
+        if q.unit:
+            matched = [(m, unit_matches(m, q.unit)) for m in options]
+            return next((short_span(m, n) for m, n in matched if n), None)
+        elif re.search(r"\b(ty le|phan tram|percent|percentage)\b", folded_q):
+            options = [m for m in options if m.number.endswith("%")]
+        elif re.search(r"\bnam (bao nhieu|may)\b|\bwhat year\b", folded_q):
+            options = [m for m in options if re.fullmatch(r"(19|20)\d\d", m.number)]
+        return short_span(options[0], 0) if options else None
+
+    def missing_mass(self, q: QuestionAnalysis) -> float:
+        """IDF share of the question's content that the article never mentions."""
+        uniq = set(q.content)
+        total = sum(self.evidence.idf(t) for t in uniq)
+        missing = sum(self.evidence.idf(t) for t in uniq if not self.evidence.in_article(t, q.folded))
+        return missing / total if total else 1.0
+
+    def features(self, q: QuestionAnalysis, best: Candidate) -> dict[str, float]:
+        """The signals the abstention decision reads (also used to calibrate it)."""
+        ev = self.evidence
+        return {
+            "support": best.support,
+            "slot_ok": float(best.slot_ok),
+            "figure": float(q.kind == "number" and best.short is not None and bool(q.unit)),
+            "unknown_numbers": float(sum(n not in ev.article.text for n in q.numbers)),
+            "unknown_names": float(sum(name not in ev.all_folded for name in q.names)),
+            "missing": self.missing_mass(q),
+        }
+
+    def decide(self, q: QuestionAnalysis, best: Candidate, config: AbstentionConfig | None = None) -> bool:
+        """Answer only with a filled slot, known numbers and names, and enough support."""
+        return decide(self.features(q, best), config or self.abstention)
+
+    # --- composing -------------------------------------------------------------------------
+
+    def _compose(self, q: QuestionAnalysis, best: Candidate, lang: str, passages: list[Passage],
+                 chunk_of: dict[tuple[int, int], str]) -> Answer:
+        clause = best.clause
+        if q.kind == "list" or len(clause.text) < 40:
+            sent = self.article.sentences[clause.sentence]
+            start, end = sent.start, sent.end
+        else:
+            start, end = clause.start, clause.end
+        start, end = _trim(self.article.text, start, end)
+        cite = Citation(1, chunk_of_span(chunk_of, start, end), self.article.text[start:end], start, end)
+        short = self.article.text[best.short[0] : best.short[1]] if best.short else None
+        lead = MESSAGES[lang]["short"].format(short=short) if short else MESSAGES[lang]["lead"]
+        text = f"{lead}“{cite.text}” [1]"
+        return Answer(text, True, [cite], passages, short_answer=short, confidence=round(best.support, 4))
+
+    def _meta(self, q: QuestionAnalysis, lang: str, chunk_of: dict[tuple[int, int], str]):  # type: ignore[no-untyped-def]
+        art = self.article
+        part = {"meta_author": "byline", "meta_date": "date", "meta_title": "title", "meta_topic": "title"}[q.kind]
+        par = art.part(part)
+        if par is None:
+            return None
+        short = {"meta_author": art.author, "meta_date": art.date}.get(q.kind)
+        cites = [Citation(1, chunk_of_span(chunk_of, par.start, par.end), par.text, par.start, par.end)]
+        lead_par = art.part("lead")
+        if q.kind == "meta_topic" and lead_par is not None:
+            first = next(s for s in art.sentences if s.paragraph == lead_par.index)
+            cites.append(Citation(2, chunk_of_span(chunk_of, first.start, first.end), first.text, first.start,
+                                  first.end))
+        lead = MESSAGES[lang][q.kind].format(short=short)
+        text = lead + " ".join(f"“{c.text}” [{c.n}]" for c in cites)
+        return text, cites, short or par.text
+
+
+def decide(f: dict[str, float], config: AbstentionConfig) -> bool:
+    if not f["slot_ok"] or f["unknown_numbers"] or f["unknown_names"] or f["missing"] > config.max_missing:
+        return False
+    return f["support"] >= (config.min_support_figure if f["figure"] else config.min_support)
+
+
+def chunk_of_span(chunk_of: dict[tuple[int, int], str], start: int, end: int) -> str:
+    """The id of the chunk that holds most of [start, end)."""
+    best, best_overlap = "", -1
+    for (c_start, c_end), cid in chunk_of.items():
+        overlap = min(end, c_end) - max(start, c_start)
+        if overlap > best_overlap:
+            best, best_overlap = cid, overlap
+    return best
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """Drop leading/trailing spaces and a trailing comma or semicolon from a quoted span."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] in ",;"):
+        end -= 1
+    return start, end

@@ -1,0 +1,114 @@
+"""Test sets and retrieval metrics.
+
+Test-set format (JSON lines, one question per line; see the README):
+`{"id", "question", "answers": [str], "evidence": [str] | str | null, "answerable": bool,
+"type": str}` plus optional `"variant"` (vi, vi_nodiac, en) and `"split"` (dev, heldout).
+
+A retrieved passage is *relevant* to a question when it contains one of the evidence
+quotes, or, for a quote longer than a passage, covers at least half of it (a quote that
+straddles two chunks is then found by either). Metrics over a ranking of passages:
+
+- Hit@k: 1 if any of the top k passages is relevant.
+- Recall@k: share of the question's evidence quotes covered by the top k passages.
+- MRR@10: 1 / rank of the first relevant passage within the top 10 (0 if none).
+- nDCG@10: binary-gain DCG of the top 10 over the ideal DCG of all relevant chunks.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .text import clean
+
+
+@dataclass(frozen=True)
+class TestCase:
+    id: str
+    question: str
+    answers: tuple[str, ...]
+    evidence: tuple[str, ...]
+    answerable: bool
+    type: str
+    variant: str = "vi"
+    split: str = "dev"
+    extra: dict[str, object] = field(default_factory=dict, compare=False)
+
+
+def load_testset(path: str | Path, split: str | None = None) -> list[TestCase]:
+    """Read a JSONL test set; `split` keeps one split ("dev", "heldout") or all (None/"all")."""
+    cases = []
+    for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            evidence = rec.get("evidence")
+            evidence = [] if evidence is None else [evidence] if isinstance(evidence, str) else list(evidence)
+            case = TestCase(
+                id=str(rec.get("id", f"line{lineno}")), question=rec["question"],
+                answers=tuple(rec.get("answers") or ()), evidence=tuple(evidence),
+                answerable=bool(rec.get("answerable", bool(rec.get("answers")))), type=str(rec.get("type", "other")),
+                variant=str(rec.get("variant", "vi")), split=str(rec.get("split", "dev")),
+                extra={k: v for k, v in rec.items() if k not in TestCase.__dataclass_fields__},
+            )
+        except (json.JSONDecodeError, KeyError, TypeError) as err:
+            raise ValueError(f"{path}:{lineno}: not a test-set line ({err})") from None
+        if split in (None, "all") or case.split == split:
+            cases.append(case)
+    return cases
+
+
+def evidence_spans(text: str, quotes: Iterable[str]) -> list[tuple[int, int]]:
+    """Where each evidence quote occurs in `text` (first occurrence; quotes are normalised)."""
+    spans = []
+    for quote in quotes:
+        q = clean(quote)
+        at = text.find(q)
+        if at < 0:
+            raise ValueError(f"evidence not found in the article: {quote[:80]!r}")
+        spans.append((at, at + len(q)))
+    return spans
+
+
+def covers(start: int, end: int, span: tuple[int, int]) -> bool:
+    """Does the passage [start, end) contain the span, or at least half of a longer one?"""
+    lo, hi = span
+    if start <= lo and hi <= end:
+        return True
+    overlap = min(end, hi) - max(start, lo)
+    return (hi - lo) > (end - start) and overlap >= (hi - lo) / 2
+
+
+def relevance(ranking: Sequence[tuple[int, int]], spans: Sequence[tuple[int, int]]) -> list[list[bool]]:
+    """For each ranked passage (start, end): which evidence spans it covers."""
+    return [[covers(s, e, span) for span in spans] for s, e in ranking]
+
+
+def hit_at(rel: Sequence[Sequence[bool]], k: int) -> float:
+    return float(any(any(row) for row in rel[:k]))
+
+
+def recall_at(rel: Sequence[Sequence[bool]], k: int) -> float:
+    if not rel or not rel[0]:
+        return 0.0
+    n = len(rel[0])
+    return sum(any(row[j] for row in rel[:k]) for j in range(n)) / n
+
+
+def mrr_at(rel: Sequence[Sequence[bool]], k: int = 10) -> float:
+    return next((1.0 / i for i, row in enumerate(rel[:k], start=1) if any(row)), 0.0)
+
+
+def ndcg_at(rel: Sequence[Sequence[bool]], n_relevant: int, k: int = 10) -> float:
+    """Binary nDCG; `n_relevant` is how many chunks of the whole index are relevant."""
+    dcg = sum(1.0 / math.log2(i + 1) for i, row in enumerate(rel[:k], start=1) if any(row))
+    ideal = sum(1.0 / math.log2(i + 1) for i in range(1, min(n_relevant, k) + 1))
+    return dcg / ideal if ideal else 0.0
+
+
+def is_vietnamese(case: TestCase) -> bool:
+    return case.variant in {"vi", "vi_nodiac"}

@@ -1,0 +1,123 @@
+"""Article-side evidence for the extractive answerer: clauses, tokens, IDF, number mentions.
+
+Built once per article (a few milliseconds) and read-only afterwards. Clauses are
+sentences cut at ";" (long Vietnamese news sentences chain facts with it), so an answer
+can quote the one clause that holds the asked-for figure. Every clause is a verbatim
+span of `article.text`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from .article import Article
+from .text import canonical_tones, fold
+
+_SYLL = re.compile(r"\w+")
+# a number (1.000, 3,5, 95%) and up to 6 following syllables, stopping at punctuation
+_MENTION = re.compile(r"(?<![\w/.,])(\d+(?:[.,]\d+)*%?)(?![\w/])((?:[ \t]+[^\W\d]\w*){0,6})")
+_PERSON_NOUNS = frozenset(["dang vien", "dong chi", "quan chung", "can bo", "chien sy", "chien si", "nguoi",
+                           "doan vien", "hoi vien", "thanh vien"])
+_TRAILING_STOP = frozenset("ve cho cua va voi trong tai o la de thi ma cac nhung da duoc".split())
+
+
+@dataclass(frozen=True)
+class Clause:
+    start: int
+    end: int
+    sentence: int  # index into article.sentences
+    paragraph: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A number in the text with the syllables that follow it ("261" + "đảng viên mới")."""
+
+    start: int
+    end: int  # end of the number
+    number: str
+    after: tuple[str, ...]  # folded syllables following the number
+    tail: str = ""  # the text of those syllables, verbatim
+
+
+class ArticleEvidence:
+    def __init__(self, article: Article):
+        self.article = article
+        self.clauses: list[Clause] = []
+        for si, s in enumerate(article.sentences):
+            for start, end in _split_clauses(article.text, s.start, s.end):
+                self.clauses.append(Clause(start, end, si, s.paragraph, article.text[start:end]))
+        text = article.text
+        self.sentence_tokens = [_token_forms(s.text) for s in article.sentences]
+        self.paragraph_tokens = {p.index: _token_forms(p.text) for p in article.paragraphs}
+        self.clause_tokens = [_token_forms(c.text) for c in self.clauses]
+        df: Counter[str] = Counter()
+        for forms in self.sentence_tokens:
+            df.update(forms["exact"] | forms["folded"] | forms["exact_bi"] | forms["folded_bi"])
+        n = max(1, len(self.sentence_tokens))
+        self._idf = {t: math.log((n + 1) / (c + 0.5)) for t, c in df.items()}
+        self._idf_missing = math.log((n + 1) / 0.5)
+        self.all_folded = fold(text)
+        self.mentions = [_mention(m) for m in _MENTION.finditer(text)]
+
+    def idf(self, token: str) -> float:
+        return self._idf.get(token, self._idf_missing)
+
+    def in_article(self, token: str, folded: bool) -> bool:
+        return token in self._idf
+
+    def mentions_in(self, start: int, end: int) -> list[Mention]:
+        return [m for m in self.mentions if start <= m.start and m.end <= end]
+
+
+def _split_clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    spans = []
+    piece = start
+    for m in re.finditer(r";\s+", text[start:end]):
+        spans.append((piece, start + m.start()))
+        piece = start + m.end()
+    spans.append((piece, end))
+    return [(a, b) for a, b in spans if b > a]
+
+
+def _token_forms(text: str) -> dict[str, set[str]]:
+    exact = _SYLL.findall(canonical_tones(text).lower())
+    folded = [fold(s) for s in exact]
+    return {
+        "exact": set(exact),
+        "folded": set(folded),
+        "exact_bi": {f"{a}_{b}" for a, b in zip(exact, exact[1:])},
+        "folded_bi": {f"{a}_{b}" for a, b in zip(folded, folded[1:])},
+    }
+
+
+def _mention(m: re.Match[str]) -> Mention:
+    words = m.group(2).split()
+    folded = tuple(fold(w) for w in words)
+    return Mention(m.start(1), m.end(1), m.group(1), folded, m.group(2))
+
+
+def short_span(mention: Mention, unit_len: int, extra: int = 3) -> tuple[int, int]:
+    """The number, its unit words and up to `extra` more, stopping at a function word."""
+    keep = min(unit_len, len(mention.after))
+    while keep < len(mention.after) and keep < unit_len + extra and mention.after[keep] not in _TRAILING_STOP:
+        keep += 1
+    pos = 0
+    for w in mention.tail.split()[:keep]:
+        pos = mention.tail.index(w, pos) + len(w)
+    return mention.start, mention.end + pos
+
+
+def unit_matches(mention: Mention, unit: tuple[str, ...]) -> int:
+    """How many words after the number match the question's unit (0: no match)."""
+    folded_unit = tuple(fold(u) for u in unit)
+    if folded_unit == ("%",):
+        return 1 if mention.number.endswith("%") else 0
+    if folded_unit[:1] == ("nguoi",):  # "bao nhiêu người": any noun for people
+        head = " ".join(mention.after[:2])
+        return 2 if head in _PERSON_NOUNS else 1 if mention.after[:1] == ("nguoi",) else 0
+    return len(folded_unit) if mention.after[: len(folded_unit)] == folded_unit else 0

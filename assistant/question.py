@@ -1,0 +1,131 @@
+"""What a question asks for: its expected answer type, content words and slot.
+
+All matching is done on accent-folded syllables, so a question typed without
+diacritics is analysed exactly like the same question with them. Cue phrases are
+general Vietnamese (and English) question words, never words of a particular article.
+
+>>> q = analyse("Chi bộ đã kết nạp được bao nhiêu đảng viên mới?")
+>>> q.kind, q.unit
+('number', ('dang', 'vien', 'moi'))
+>>> analyse("Ai la tac gia bai viet?").kind
+'meta_author'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .text import canonical_tones, fold
+
+# Function words and question words, with diacritics. They never count as content.
+STOPWORDS = frozenset(
+    """à ạ ai anh bao nhiêu đâu lâu bấy bị bởi các cái cần cho chứ có của cũng đã đang để đến đều đó được gì hả hay hoặc
+    khi không là làm lại lên mà mấy mình một mỗi nào này nè nếu nhiều như những nơi nói ở ông ra rồi sao sẽ
+    tại thế thì thôi trên trong từ và vẫn về vì với vừa xem hãy hỏi cho biết
+    what who whom whose which when where why how many much is are was were the of in on for to and
+    does did do by with about from that this it its their there as at be been has have had""".split()
+)
+# Words that frame a question rather than name its facts ("tỷ lệ ... là bao nhiêu",
+# "nhằm mục đích gì", "giữ chức vụ gì", "trong giai đoạn nào"): general question
+# vocabulary, excluded from content like the stopwords above.
+FRAMING = frozenset(
+    """tỷ lệ phần trăm người giai đoạn khoảng thời gian muốn tối thiểu tối đa ít nhất cấp bậc chức vụ chức danh
+    mảng phụ trách duy trì mục đích nhằm đạt giữ đi lần mở dựa nội dung điều việc cụ thể hiện nay hiện
+    tiêu chí kết quả thông tin số lượng con số bài viết báo nêu đề cập cho biết theo thế quân hàm chức tần suất
+    thời điểm biểu hiện phẩm chất ngoài còn mục tiêu cách""".split()
+)
+STOPWORDS = STOPWORDS | FRAMING
+
+# Folded forms of stopwords that are also folded forms of content words ("chi" is "chỉ"
+# and "chi bộ", "the" is "thế" and "thẻ"): without diacritics they must stay content.
+_AMBIGUOUS = frozenset("chi can bi the tu minh cung lam tai vi dang moi co de da den ve la ra nhu".split())
+FOLDED_STOPWORDS = frozenset(fold(w) for w in STOPWORDS) - _AMBIGUOUS
+
+# Cue phrases (folded) -> kind, checked in order; the first match wins.
+KIND_CUES: list[tuple[str, str]] = [
+    (r"\b(tac gia|nguoi viet|ai viet|phong vien|but danh|author|who wrote|written by|chup|photographer)\b"
+     r"|\b(anh|photo)\b.*\b(ai|who)\b", "meta_author"),
+    (r"\b(tieu de|ten bai|title|headline)\b", "meta_title"),
+    (r"\b(bai (viet|bao)( nay)?|article|story)\b.*\b(xuat ban|ngay nao|thu may|nam nao|khi nao|published|date|when|"
+     r"dang (ngay|vao|luc|khi|nam))\b", "meta_date"),
+    (r"\b(bai (viet|bao)( nay)?|article|story)\b.*\b(noi ve|chu de|noi dung chinh|de cap|about|topic)\b"
+     r"(?!.*\b(nao|ai|bao nhieu|which|who|how many)\b)", "meta_topic"),
+    (r"\b(bao lau|khi nao|bao gio|ngay nao|nam nao|thang nao|nhiem ky nao|thoi gian nao|khoang thoi gian|"
+     r"luc nao|thoi diem nao|tan suat|when|what year|which year|how long|which term|how often)\b", "date"),
+    (r"\b(bao nhieu|may|how many|how much|so luong|ty le|percentage|percent)\b", "number"),
+    (r"\b(o dau|noi nao|tinh nao|dia phuong nao|where|which province)\b", "place"),
+    (r"\b(ai|nguoi nao|dong chi nao|can bo nao|who|whom)\b|\b(chuc vu|cap bac|quan ham|chuc danh|position|rank)\b", "person"),
+    (r"\b(tai sao|vi sao|vi ly do gi|nham muc dich gi|de lam gi|muc dich|nham|ly do|why|purpose)\b", "reason"),
+    (r"\b(nhu the nao|the nao|lam sao|bang cach nao|ra sao|how)\b", "method"),
+    (r"\bnhung\b.*\b(nao|gi)\b|\bcac \w+ nao\b|\b(gom|bao gom|liet ke|which|what are)\b", "list"),
+]
+_UNIT_STOP = frozenset("duoc da se trong la cua cho vao tro len khi o tai va vua moi nay do bao nhieu".split())
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*%?")
+_NAME = re.compile(r"(?:[A-ZĐ][\wÀ-ỹ]*\s+){1,4}[A-ZĐ][\wÀ-ỹ]*")
+
+
+@dataclass(frozen=True)
+class QuestionAnalysis:
+    text: str
+    kind: str  # number, date, place, person, reason, method, list, meta_*, fact
+    content: tuple[str, ...]  # content syllables in match form, in order
+    bigrams: tuple[str, ...]  # adjacent content pairs in match form
+    folded: bool  # match form is accent-folded (question typed without diacritics)
+    unit: tuple[str, ...]  # for number questions: what is counted ("dang vien moi")
+    numbers: tuple[str, ...]  # numbers written in the question
+    names: tuple[str, ...]  # capitalised multi-syllable names, folded
+    english: bool
+
+    @property
+    def is_meta(self) -> bool:
+        return self.kind.startswith("meta_")
+
+
+_EN_STOP = frozenset("the a an".split())
+_EN_WORDS = frozenset("what who which when where why how many much does did is are the of article".split())
+
+
+def analyse(question: str) -> QuestionAnalysis:
+    text = canonical_tones(question)
+    folded = fold(text)
+    fsylls = re.findall(r"\w+", folded)
+    english = sum(s in _EN_WORDS for s in fsylls) >= 2 and not any(ord(c) > 0x24F for c in text)
+    kind = next((k for pattern, k in KIND_CUES if re.search(pattern, folded)), "fact")
+    no_marks = fold(text) == text.lower()
+    sylls = fsylls if no_marks else re.findall(r"\w+", text.lower())
+    stop = STOPWORDS | FOLDED_STOPWORDS | _EN_STOP if english else FOLDED_STOPWORDS if no_marks else STOPWORDS
+    keep = [s not in stop for s in sylls]
+    content = tuple(s for s, k in zip(sylls, keep) if k)
+    bigrams = tuple(f"{a}_{b}" for (a, ka), (b, kb) in zip(zip(sylls, keep), zip(sylls[1:], keep[1:])) if ka and kb)
+    names = tuple(fold(m.group(0)) for m in _NAME.finditer(text) if m.start() > 0 or " " in m.group(0).strip())
+    return QuestionAnalysis(
+        text=question, kind=kind, content=content, bigrams=bigrams, folded=no_marks,
+        unit=_unit(fsylls, sylls) if kind == "number" else (),
+        numbers=tuple(_NUMBER.findall(text)), names=tuple(n for n in names if len(n.split()) >= 2), english=english,
+    )
+
+
+def _unit(fsylls: list[str], sylls: list[str]) -> tuple[str, ...]:
+    """The counted noun after "bao nhiêu" / "mấy", else after "số" ("Số thẻ đảng viên ... là
+    bao nhiêu?"): up to 3 syllables, in match form. "phần trăm" is returned as ("%",)."""
+    for i, s in enumerate(fsylls):
+        if (s == "nhieu" and i and fsylls[i - 1] == "bao") or s == "may":
+            unit = _noun_after(fsylls, sylls, i + 1)
+            if unit[:2] in {("phan", "tram"), ("phần", "trăm")}:
+                return ("%",)
+            if unit:
+                return unit
+            if fsylls[:1] == ["so"] or fsylls[:2] == ["tong", "so"]:
+                return _noun_after(fsylls, sylls, fsylls.index("so") + 1)
+            return ()
+    return ()
+
+
+def _noun_after(fsylls: list[str], sylls: list[str], start: int) -> tuple[str, ...]:
+    unit = []
+    for j in range(start, min(start + 3, len(fsylls))):
+        if fsylls[j] in _UNIT_STOP or fsylls[j].isdigit():
+            break
+        unit.append(sylls[j])
+    return tuple(unit)

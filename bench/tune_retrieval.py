@@ -1,0 +1,71 @@
+"""Grid search of chunk size, overlap and fusion weights on the DEV split only.
+
+Run: .venv/bin/python bench/tune_retrieval.py [--embedder offline] [--out artifacts/tune.json]
+Prints Hit@1/Hit@3/MRR@10 on dev for every setting, best first, then the held-out figures
+of the winner (held-out questions never take part in the choice).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import tempfile
+from pathlib import Path
+
+from assistant import Assistant, ChunkingConfig, FusionConfig
+from assistant.evaluation import evidence_spans, hit_at, is_vietnamese, load_testset, mrr_at, relevance
+from assistant.paths import bundled_article, bundled_testset
+
+
+def score(bot: Assistant, cases, mode: str) -> dict[str, float]:
+    hits1 = hits3 = mrr = 0.0
+    for case in cases:
+        spans = evidence_spans(bot.article.text, case.evidence)
+        ranked = bot.retrieve(case.question, k=10, mode=mode)
+        rel = relevance([(p.start, p.end) for p in ranked], spans)
+        hits1 += hit_at(rel, 1)
+        hits3 += hit_at(rel, 3)
+        mrr += mrr_at(rel, 10)
+    n = len(cases)
+    return {"hit@1": hits1 / n, "hit@3": hits3 / n, "mrr@10": mrr / n, "n": n}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--embedder", default="offline")
+    ap.add_argument("--out", default="artifacts/tune_retrieval.json")
+    args = ap.parse_args()
+    cases = [c for c in load_testset(bundled_testset()) if c.answerable and is_vietnamese(c)]
+    dev = [c for c in cases if c.split == "dev"]
+    held = [c for c in cases if c.split == "heldout"]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for max_tokens, overlap in itertools.product((48, 64, 96, 128, 160, 256), (0, 1)):
+            base = Assistant.build([bundled_article()], Path(tmp) / f"i{max_tokens}-{overlap}", args.embedder,
+                                   chunking=ChunkingConfig(max_tokens, overlap), announce=lambda m: None)
+            for mode in ("dense", "lexical"):
+                rows.append({"max_tokens": max_tokens, "overlap": overlap, "mode": mode, **score(base, dev, mode)})
+            for wd, wl, k in itertools.product((0.25, 0.5, 1.0), (0.5, 1.0), (5, 20, 60)):
+                base.searcher.fusion = FusionConfig(dense_weight=wd, lexical_weight=wl, rrf_k=k)
+                rows.append({"max_tokens": max_tokens, "overlap": overlap, "mode": f"hybrid d{wd} l{wl} k{k}",
+                             "dense_weight": wd, "lexical_weight": wl, "rrf_k": k, **score(base, dev, "hybrid")})
+        rows.sort(key=lambda r: (-r["hit@3"], -r["hit@1"], -r["mrr@10"]))
+        print(f"dev: {len(dev)} answerable Vietnamese questions")
+        for r in rows[:25]:
+            print(f"{r['max_tokens']:>4} ov{r['overlap']} {r['mode']:<24} hit@1 {r['hit@1']:.3f} "
+                  f"hit@3 {r['hit@3']:.3f} mrr {r['mrr@10']:.3f}")
+        best = rows[0]
+        bot = Assistant.build([bundled_article()], Path(tmp) / "best", args.embedder,
+                              chunking=ChunkingConfig(best["max_tokens"], best["overlap"]), announce=lambda m: None)
+        mode = "hybrid" if best["mode"].startswith("hybrid") else best["mode"]
+        if mode == "hybrid":
+            bot.searcher.fusion = FusionConfig(best["dense_weight"], best["lexical_weight"], best["rrf_k"])
+        heldout = score(bot, held, mode)
+        print("held-out with the dev winner:", heldout)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps({"dev": rows, "winner": best, "heldout": heldout}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
