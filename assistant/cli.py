@@ -46,6 +46,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     _common(p)
 
+    p = sub.add_parser("ask", help="answer a question from the article, with numbered sources")
+    p.add_argument("question")
+    p.add_argument("-k", type=int, default=4, help="passages to answer from (default: 4)")
+    p.add_argument("--mode", choices=("hybrid", "dense", "lexical"), default="hybrid")
+    p.add_argument("--llm", help="LLM answerer, e.g. openai:gpt-4o-mini, ollama:qwen2.5, "
+                                 "openai:MODEL@http://127.0.0.1:8000/v1 (env: ASSISTANT_LLM; default: extractive)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _common(p)
+
+    p = sub.add_parser("eval", help="measure retrieval, answers, citations, abstention and latency on a test set")
+    p.add_argument("testset", nargs="?", help="JSONL test set (default: the bundled one)")
+    p.add_argument("--split", default="all", help="dev, heldout or all (default: all)")
+    p.add_argument("--mode", choices=("hybrid", "dense", "lexical"), default="hybrid")
+    p.add_argument("--compare", help="comma-separated modes to run side by side, e.g. hybrid,dense,lexical")
+    p.add_argument("--llm", help="evaluate the LLM answerer (spec as for `ask`)")
+    p.add_argument("-k", default="1,3,5,10", help="cut-offs for Hit@k and Recall@k (default: 1,3,5,10)")
+    p.add_argument("--out", default="artifacts/eval", help="directory for summary.json, per_question.jsonl, "
+                                                           "report.html (default: artifacts/eval)")
+    p.add_argument("--baseline", help="a previous summary.json to compare against")
+    p.add_argument("--fail-under", action="append", default=[], metavar="METRIC=VALUE",
+                   help="exit 1 when a metric (optionally 'dev:' or 'heldout:' prefixed) is below VALUE")
+    p.add_argument("--fail-over", action="append", default=[], metavar="METRIC=VALUE",
+                   help="exit 1 when a lower-is-better metric (false_refusal) is above VALUE")
+    p.add_argument("--from-feedback", metavar="FEEDBACK_JSONL",
+                   help="turn web-chat feedback into test-set lines for review (written to --out) and stop")
+    p.add_argument("--json", action="store_true", help="print summary.json instead of the tables")
+    _common(p)
+
     p = sub.add_parser("info", help="show the index, the article and the embedder in use")
     p.add_argument("--json", action="store_true", help="print JSON")
     _common(p)
@@ -83,6 +111,9 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_retrieve(args: argparse.Namespace) -> int:
+    from .core import check_question
+
+    check_question(args.question)
     bot = _load(args)
     passages = bot.retrieve(args.question, k=args.k, mode=args.mode)
     if args.json:
@@ -95,6 +126,84 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
         print(f"[{p.rank}] {p.chunk_id}  paragraph {p.paragraph}  chars {p.start}-{p.end}  score {p.score:.4f}")
         print(textwrap.indent(textwrap.fill(p.text, width=100), "    "))
     return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .core import Assistant, check_question
+
+    check_question(args.question)
+    bot = Assistant.load(args.index_dir, args.model, llm=args.llm, announce=_say(args))
+    answer = bot.ask(args.question, k=args.k, mode=args.mode)
+    if args.json:
+        print(json.dumps({"question": args.question, **answer.to_dict()}, ensure_ascii=False, indent=2))
+        return 0
+    print(answer.text)
+    if answer.notice:
+        print(f"\n({answer.notice})")
+    if answer.citations:
+        print("\nNguồn:")
+        for c in answer.citations:
+            print(f"  [{c.n}] {c.chunk_id}, chars {c.start}-{c.end}: “{c.text}”")
+    elif answer.passages:
+        print("\nĐoạn liên quan (không phải câu trả lời):")
+        for p in answer.passages[:3]:
+            print(f"  - {p.chunk_id}, chars {p.start}-{p.end}: {textwrap.shorten(p.text, 160)}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import eval_run, report
+    from .evaluation import load_testset
+    from .paths import bundled_testset
+
+    out = Path(args.out)
+    if args.from_feedback:
+        from .feedback import feedback_to_testset
+
+        path, count = feedback_to_testset(Path(args.from_feedback), out)
+        print(f"Wrote {count} candidate test-set lines to {path}; check each before adding it to a test set.")
+        return 0
+    testset = Path(args.testset) if args.testset else bundled_testset()
+    cases = load_testset(testset, args.split)
+    if not cases:
+        print(f"error: no questions in {testset} for split {args.split!r}", file=sys.stderr)
+        return 2
+    ks = sorted({int(k) for k in args.k.split(",") if k.strip()})
+    bot = Assistant_load(args)
+    modes = [m.strip() for m in args.compare.split(",")] if args.compare else [args.mode]
+    summaries = {}
+    for mode in modes:
+        answerer = "llm" if args.llm else "extractive"
+        records = eval_run.run(bot, cases, ks=ks, mode=mode, answerer=answerer)
+        config = {"mode": mode, "split": args.split, "ks": ks, "answerer": answerer, "llm": args.llm,
+                  "fusion": bot.info()["fusion"], "chunking": bot.info()["chunking"]}
+        summary = eval_run.summarize(records, config, testset, bot)
+        target = out / mode if len(modes) > 1 else out
+        eval_run.write_outputs(target, summary, records)
+        baseline = json.loads(Path(args.baseline).read_text(encoding="utf-8")) if args.baseline else None
+        (target / "report.html").write_text(report.render_html(summary, records, baseline), encoding="utf-8")
+        summaries[mode] = summary
+    main_summary = summaries[modes[0]]
+    if args.json:
+        print(json.dumps(main_summary, ensure_ascii=False, indent=2))
+    elif len(modes) > 1:
+        report.print_comparison(summaries)
+    else:
+        report.print_table(main_summary)
+        print(f"Report: {out / 'report.html'}  (per question: {out / 'per_question.jsonl'})")
+    failures = eval_run.check_bounds(main_summary, args.fail_under, above=True)
+    failures += eval_run.check_bounds(main_summary, args.fail_over, above=False)
+    for failure in failures:
+        print(f"quality floor: {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def Assistant_load(args: argparse.Namespace) -> Any:  # noqa: N802 - kept next to its only caller
+    from .core import Assistant
+
+    return Assistant.load(args.index_dir, args.model, llm=getattr(args, "llm", None), announce=_say(args))
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -121,7 +230,7 @@ def cmd_download_model(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"build": cmd_build, "retrieve": cmd_retrieve, "info": cmd_info, "download-model": cmd_download_model}
+COMMANDS = {"build": cmd_build, "retrieve": cmd_retrieve, "ask": cmd_ask, "eval": cmd_eval, "info": cmd_info, "download-model": cmd_download_model}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

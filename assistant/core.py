@@ -17,8 +17,8 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from .answering import Answer, ExtractiveAnswerer
 from .article import Article
 from .chunking import ChunkingConfig
 from .embeddings import Embedder, resolve_embedder
-from .errors import IndexCorruptError, IndexStaleError, QuestionError
+from .errors import IndexCorruptError, IndexStaleError, LLMError, QuestionError
 from .indexing import build_index, effective_chunking, lock_path
 from .paths import bundled_article, default_index_dir
 from .retrieval import FusionConfig, HybridSearcher, Passage
@@ -64,6 +64,7 @@ class Assistant:
         chunking = ChunkingConfig(**stored.manifest["chunking"])
         self.searcher = HybridSearcher(stored.chunks, stored.chunk_articles, stored.vectors, embedder, fusion, chunking)
         self.answerers = [ExtractiveAnswerer(a) for a in stored.articles]
+        self.llm: Any = None
         self._chunk_spans: list[dict[tuple[int, int], str]] = [{} for _ in stored.articles]
         for chunk, owner in zip(stored.chunks, stored.chunk_articles):
             self._chunk_spans[owner][(chunk.start, chunk.end)] = chunk.chunk_id
@@ -73,9 +74,13 @@ class Assistant:
     @classmethod
     def load(cls, index_dir: str | Path | None = None, model: str | None = None, *,
              articles: Sequence[str | Path] | None = None, chunking: ChunkingConfig | None = None,
-             fusion: FusionConfig | None = None, rebuild: bool = False,
+             fusion: FusionConfig | None = None, rebuild: bool = False, llm: Any = None,
              announce: Callable[[str], None] | None = None) -> Assistant:
-        """A ready assistant; builds the bundled article's index when missing or stale."""
+        """A ready assistant; builds the bundled article's index when missing or stale.
+
+        `llm` (or `$ASSISTANT_LLM`) optionally adds an LLM answerer: a spec such as
+        "openai:gpt-4o-mini" or a LangChain chat model. Nothing is contacted until it answers.
+        """
         say = announce or log.warning
         directory = Path(index_dir) if index_dir is not None else default_index_dir()
         manifest = _try_manifest(directory)
@@ -120,18 +125,23 @@ class Assistant:
                     build_index(parsed, embedder, directory, chunking, locked=True)
                     stored = load_index(directory)
         assert stored is not None
-        return cls(stored, embedder, directory, fusion)
+        bot = cls(stored, embedder, directory, fusion)
+        bot.set_llm(llm or os.environ.get("ASSISTANT_LLM") or None)
+        return bot
 
     @classmethod
     def build(cls, files: Sequence[str | Path], index_dir: str | Path | None = None, model: str | None = None, *,
               chunking: ChunkingConfig | None = None, fusion: FusionConfig | None = None,
-              progress: bool | None = None, announce: Callable[[str], None] | None = None) -> Assistant:
+              progress: bool | None = None, llm: Any = None,
+              announce: Callable[[str], None] | None = None) -> Assistant:
         """Index article files (default: the bundled article) into `index_dir` and load it."""
         directory = Path(index_dir) if index_dir is not None else default_index_dir()
         articles = [Article.read(f) for f in (files or [bundled_article()])]
         embedder = resolve_embedder(model, announce=announce or log.warning)
         build_index(articles, embedder, directory, chunking or ChunkingConfig(), progress=progress)
-        return cls(load_index(directory), embedder, directory, fusion)
+        bot = cls(load_index(directory), embedder, directory, fusion)
+        bot.set_llm(llm or os.environ.get("ASSISTANT_LLM") or None)
+        return bot
 
     # --- queries -------------------------------------------------------------------------
 
@@ -148,23 +158,67 @@ class Assistant:
         """The `k` best passages for `question` (mode: hybrid, dense or lexical)."""
         return self.searcher.search(check_question(question), k=k, mode=mode)
 
-    def ask(self, question: str, history: Sequence[Any] | None = None, k: int = 4, mode: str = "hybrid") -> Answer:
+    def ask(self, question: str, history: Sequence[Any] | None = None, k: int = 4, mode: str = "hybrid",
+            answerer: str | None = None) -> Answer:
         """Answer from the article with cited quotes, or say plainly that it does not say.
 
         `history` is the chat so far (pairs of (question, answer) or {"role", "content"}
-        dicts); a short follow-up ("Còn chi bộ đó thì sao?") inherits the previous topic.
+        dicts): a follow-up ("Còn chi bộ đó thì sao?") is rewritten by the LLM, or inherits
+        the previous question's topic on the extractive path. `answerer` is "extractive",
+        "llm" or None (the LLM when one is configured).
         """
+        answer: Answer | None = None
+        for item in self.stream(question, history, k=k, mode=mode, answerer=answerer):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str, history: Sequence[Any] | None = None, k: int = 4, mode: str = "hybrid",
+               answerer: str | None = None) -> Iterator[str | Answer]:
+        """Like `ask`, but yields the answer text in pieces as it is produced, then the `Answer`
+        (citations are resolved at the end)."""
         t0 = time.perf_counter()
-        query = with_topic(check_question(question), history)
+        cleaned = check_question(question)
+        use_llm = (answerer or ("llm" if self.llm else "extractive")) == "llm"
+        if use_llm and self.llm is None:
+            raise LLMError("no LLM is configured: pass --llm SPEC or set ASSISTANT_LLM")
+        query = with_topic(cleaned, history)
+        if use_llm and history:
+            try:
+                query = self.llm.rewrite(cleaned, history)  # type: ignore[union-attr]
+            except Exception:  # noqa: BLE001 - the topic-carrying query is a fine fallback
+                pass
         passages = self.searcher.search(query, k=k, mode=mode)
         t1 = time.perf_counter()
-        owner = passages[0].article if passages else 0
-        mine = [p for p in passages if p.article == owner]
-        answer = self.answerers[owner].answer(query, mine, self._chunk_spans[owner])
+        answer = self._extractive(query, passages)
+        if use_llm:
+            try:
+                for item in self.llm.stream(query, passages):  # type: ignore[union-attr]
+                    if isinstance(item, Answer):
+                        answer = item
+                    else:
+                        yield item
+            except Exception as err:  # noqa: BLE001 - any LLM failure: answer extractively, say so
+                answer = llm_fallback(answer, err)
+                yield from _pieces(answer.text)
+        else:
+            yield from _pieces(answer.text)
         t2 = time.perf_counter()
         timings = {"retrieve": round((t1 - t0) * 1000, 3), "answer": round((t2 - t1) * 1000, 3),
                    "total": round((t2 - t0) * 1000, 3)}
-        return _replace_answer(answer, passages=passages, timings_ms=timings)
+        yield replace(answer, passages=passages, timings_ms=timings)
+
+    def _extractive(self, query: str, passages: list[Passage]) -> Answer:
+        owner = passages[0].article if passages else 0
+        mine = [p for p in passages if p.article == owner]
+        return self.answerers[owner].answer(query, mine, self._chunk_spans[owner])
+
+    def set_llm(self, llm: Any) -> None:
+        """Use a chat model (spec string such as "openai:gpt-4o-mini", or a LangChain model)."""
+        from .llm import LLMAnswerer
+
+        self.llm = LLMAnswerer(llm) if llm is not None else None
 
     def as_retriever(self, k: int = 4, mode: str = "hybrid") -> Any:
         """A LangChain `BaseRetriever` over this assistant, usable in any LCEL chain."""
@@ -211,10 +265,17 @@ def _last_question(history: Sequence[Any] | None) -> str | None:
     return None
 
 
-def _replace_answer(answer: Answer, **changes: Any) -> Answer:
-    from dataclasses import replace
+def llm_fallback(answer: Answer, err: Exception) -> Answer:
+    from .llm import fallback
 
-    return replace(answer, **changes)
+    return fallback(answer, err)
+
+
+def _pieces(text: str, size: int = 24) -> Iterator[str]:
+    """The extractive answer in word-aligned pieces, so every answerer streams alike."""
+    words = re.findall(r"\S+\s*", text)
+    for i in range(0, len(words), size):
+        yield "".join(words[i : i + size])
 
 
 def _try_manifest(directory: Path) -> dict[str, Any] | None:

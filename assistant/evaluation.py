@@ -12,12 +12,19 @@ straddles two chunks is then found by either). Metrics over a ranking of passage
 - Recall@k: share of the question's evidence quotes covered by the top k passages.
 - MRR@10: 1 / rank of the first relevant passage within the top 10 (0 if none).
 - nDCG@10: binary-gain DCG of the top 10 over the ideal DCG of all relevant chunks.
+
+Answer metrics (MLQA-style normalisation: NFC, lowercase, Unicode punctuation removed):
+exact match and syllable F1 of the short answer against the gold answers, and whether
+the quoted answer contains a gold answer (reported with the answer's length, so a long
+answer cannot win by containing everything).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,3 +119,58 @@ def ndcg_at(rel: Sequence[Sequence[bool]], n_relevant: int, k: int = 10) -> floa
 
 def is_vietnamese(case: TestCase) -> bool:
     return case.variant in {"vi", "vi_nodiac"}
+
+
+# --- answers -------------------------------------------------------------------------------
+
+
+def normalize_answer(text: str) -> list[str]:
+    """MLQA-style normalisation: NFC, lowercase, Unicode punctuation removed, split on spaces."""
+    text = unicodedata.normalize("NFC", text).lower()
+    text = "".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in text)
+    return text.split()
+
+
+def exact_match(prediction: str, golds: Sequence[str]) -> float:
+    pred = normalize_answer(prediction)
+    return float(any(pred == normalize_answer(g) for g in golds))
+
+
+def f1_score(prediction: str, golds: Sequence[str]) -> float:
+    """Best syllable-overlap F1 against any gold answer."""
+    pred = normalize_answer(prediction)
+    best = 0.0
+    for gold in golds:
+        ref = normalize_answer(gold)
+        common = sum((Counter(pred) & Counter(ref)).values())
+        if common:
+            precision, recall = common / len(pred), common / len(ref)
+            best = max(best, 2 * precision * recall / (precision + recall))
+    return best
+
+
+def contains_gold(text: str, golds: Sequence[str]) -> float:
+    """1 if a normalised gold answer occurs in the normalised text (as whole syllables)."""
+    hay = " " + " ".join(normalize_answer(text)) + " "
+    return float(any(" " + " ".join(normalize_answer(g)) + " " in hay for g in golds if normalize_answer(g)))
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def bootstrap_ci(values: Sequence[float], n: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """95% percentile-bootstrap interval of the mean (fixed seed, so reports are stable)."""
+    if not values:
+        return (0.0, 0.0)
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    arr = np.asarray(values, dtype=float)
+    means = arr[rng.integers(0, len(arr), size=(n, len(arr)))].mean(axis=1)
+    return (float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5)))
