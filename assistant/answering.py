@@ -21,8 +21,9 @@ import re
 from dataclasses import dataclass, field
 
 from .article import Article
-from .evidence import ArticleEvidence, Clause, short_span, unit_matches
+from .evidence import ArticleEvidence, Clause, Mention, _token_forms, short_span, unit_matches
 from .question import QuestionAnalysis, analyse
+from .question import strip_honorific as _strip
 from .retrieval import Passage
 from .text import fold
 
@@ -73,9 +74,9 @@ class AbstentionConfig:
     "bao nhiêu" question found its figure with the asked-for unit, and the largest share
     of the question's content the article may never mention."""
 
-    min_support: float = 0.55
-    min_support_figure: float = 0.42
-    max_missing: float = 0.25
+    min_support: float = 0.45
+    min_support_figure: float = 0.40
+    max_missing: float = 0.50
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,8 @@ _PERSON = re.compile(r"(?:[A-ZĐ][\wÀ-ỹ]*\s+){2,3}[A-ZĐ][\wÀ-ỹ]*")
 _IDENTITY = re.compile(r"^(ai|nguoi nao|can bo nao|dong chi nao|who)\b|\b(la ai|la nguoi nao|who is|who was)\b")
 _TIME = re.compile(r"\b(19|20)\d\d\b|\d{1,2}/\d{1,2}|\b(ngày|tháng|năm|nhiệm kỳ|thời gian|khi|lúc|qua|tới|liền|"
                    r"sau|trước|kỳ hạn|hằng|mỗi)\b", re.IGNORECASE)
+_WINDOW = 60  # characters around a figure that describe it
+_SAID = re.compile(r"\b(cho biet|noi|phat bieu|chia se|said|says|told)\b")
 _PLACE = re.compile(r"\b(tại|ở|huyện|xã|tỉnh|thành phố|TP\.?|thị xã|thị trấn|phường|quận|nước)\s+[A-ZĐ]")
 
 
@@ -120,9 +123,11 @@ class ExtractiveAnswerer:
         self.evidence = ArticleEvidence(article)
         self.abstention = abstention or AbstentionConfig()
 
-    def answer(self, question: str, passages: list[Passage], chunk_of: dict[tuple[int, int], str]) -> Answer:
+    def answer(self, question: str, passages: list[Passage], chunk_of: dict[tuple[int, int], str],
+               lang: str | None = None) -> Answer:
+        """Answer `question` from `passages`; `lang` ("vi"/"en") sets the reply's language."""
         q = analyse(question)
-        lang = "en" if q.english else "vi"
+        lang = lang or ("en" if q.english else "vi")
         if q.is_meta:
             meta = self._meta(q, lang, chunk_of)
             if meta is not None:
@@ -158,20 +163,26 @@ class ExtractiveAnswerer:
         bi_p = self._cover(q.bigrams, para[form + "_bi"]) if q.bigrams else uni_p
         support = 0.35 * uni_s + 0.15 * uni_c + 0.2 * uni_p + 0.15 * bi_s + 0.15 * bi_p
         slot_ok, short = self._slot(q, clause, sentence)
+        focus = uni_c
+        if short is not None:  # a figure: rank clauses by the words around the figure itself
+            focus = self._cover(q.content, _token_forms(self.article.text[max(clause.start, short[0] - _WINDOW):
+                                                                          min(clause.end, short[1] + _WINDOW)])[form])
         # numbers the question names ("2010 – 2015", "năm 2022") must stand near the answer
         slot_ok = slot_ok and all(n in paragraph for n in q.numbers)
         if q.names and all(n in fold(sentence) for n in q.names):
             support += 0.15  # the sentence names the person or place the question names
-        return Candidate(clause, support + 0.3 * uni_c + 0.05 / rank, support, slot_ok, short)
+        return Candidate(clause, support + 0.3 * focus + 0.05 / rank, support, slot_ok, short)
 
     def _slot(self, q: QuestionAnalysis, clause: Clause, sentence: str) -> tuple[bool, tuple[int, int] | None]:
         """Is what the question asks for (a figure, a new name, a time, a place) there?"""
         folded_q = fold(q.text)
         if q.kind == "number":
-            short = self._number_slot(q, clause)
-            return short is not None, short
+            found = self._number_slot(q, clause)
+            return found is not None, found[0] if found else None
         if q.kind == "person" and _IDENTITY.search(folded_q):
-            return any(fold(m.group(0)) not in q.names for m in _PERSON.finditer(sentence)), None
+            # "who said ...": the speaker opens the paragraph the quoted figure sits in
+            scope = self.article.paragraphs[clause.paragraph].text if _SAID.search(folded_q) else sentence
+            return any(_strip(fold(m.group(0))) not in q.names for m in _PERSON.finditer(scope)), None
         if q.kind == "place":
             return bool(_PLACE.search(clause.text)), None
         if q.kind == "date":
@@ -187,21 +198,32 @@ class ExtractiveAnswerer:
         total = sum(self.evidence.idf(t) for t in uniq)
         return sum(self.evidence.idf(t) for t in uniq if t in have) / total if total else 0.0
 
-    def _number_slot(self, q: QuestionAnalysis, clause: Clause) -> tuple[int, int] | None:
-        """The span of the figure that answers a "bao nhiêu" question in this clause, if any."""
+    def _number_slot(self, q: QuestionAnalysis, clause: Clause) -> tuple[tuple[int, int], float] | None:
+        """The figure that answers a "bao nhiêu" question in this clause, if any: its span and
+        how well the words around it match the question."""
         asked = {fold(n) for n in q.numbers}
         folded_q = fold(q.text)
         options = [m for m in self.evidence.mentions_in(clause.start, clause.end) if m.number not in asked]
         if not re.search(r"\b(ty le|phan tram|percent|percentage)\b", folded_q):
             options = [m for m in options if not m.number.endswith("%")]  # a count is not a share
+        units = [unit_matches(m, q.unit) for m in options] if q.unit else [0] * len(options)
         if q.unit:
-            matched = [(m, unit_matches(m, q.unit)) for m in options]
-            return next((short_span(m, n) for m, n in matched if n), None)
+            options, units = [m for m, n in zip(options, units) if n], [n for n in units if n]
         elif re.search(r"\b(ty le|phan tram|percent|percentage)\b", folded_q):
             options = [m for m in options if m.number.endswith("%")]
         elif re.search(r"\bnam (bao nhieu|may)\b|\bwhat year\b", folded_q):
             options = [m for m in options if re.fullmatch(r"(19|20)\d\d", m.number)]
-        return short_span(options[0], 0) if options else None
+        if not options:
+            return None
+        # several figures in one clause ("5 lớp … cho 413 …"): the one whose surroundings
+        # share most words with the question
+        form = "folded" if q.folded else "exact"
+        text = self.article.text
+        def near(m: Mention) -> float:
+            window = text[max(clause.start, m.start - _WINDOW) : min(clause.end, m.end + _WINDOW)]
+            return self._cover(q.content, _token_forms(window)[form])
+        best = max(range(len(options)), key=lambda i: (near(options[i]), -i))
+        return short_span(options[best], units[best] if q.unit else 0), near(options[best])
 
     def missing_mass(self, q: QuestionAnalysis) -> float:
         """IDF share of the question's content that the article never mentions."""
@@ -218,7 +240,8 @@ class ExtractiveAnswerer:
             "slot_ok": float(best.slot_ok),
             "figure": float(q.kind == "number" and best.short is not None and bool(q.unit)),
             "unknown_numbers": float(sum(n not in ev.article.text for n in q.numbers)),
-            "unknown_names": float(sum(name not in ev.all_folded for name in q.names)),
+            # a name is known when its last two syllables (the given name) occur in the article
+            "unknown_names": float(sum(" ".join(name.split()[-2:]) not in ev.all_folded for name in q.names)),
             "missing": self.missing_mass(q),
         }
 

@@ -29,9 +29,11 @@ from .embeddings import Embedder, resolve_embedder
 from .errors import IndexCorruptError, IndexStaleError, LLMError, QuestionError
 from .indexing import build_index, effective_chunking, lock_path
 from .paths import bundled_article, default_index_dir
+from .question import analyse
 from .retrieval import FusionConfig, HybridSearcher, Passage
 from .store import StoredIndex, corpus_sha256, load_index, manifest_mismatch, read_manifest
 from .text import clean, fold
+from .translate import to_vietnamese
 
 log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 2000
@@ -155,8 +157,13 @@ class Assistant:
         return self.stored.articles
 
     def retrieve(self, question: str, k: int = 4, mode: str = "hybrid") -> list[Passage]:
-        """The `k` best passages for `question` (mode: hybrid, dense or lexical)."""
-        return self.searcher.search(check_question(question), k=k, mode=mode)
+        """The `k` best passages for `question` (mode: hybrid, dense or lexical).
+
+        English questions are searched together with their Vietnamese glossary form."""
+        query = check_question(question)
+        if analyse(query).english:
+            query = f"{query} {to_vietnamese(query)}"
+        return self.searcher.search(query, k=k, mode=mode)
 
     def ask(self, question: str, history: Sequence[Any] | None = None, k: int = 4, mode: str = "hybrid",
             answerer: str | None = None) -> Answer:
@@ -189,9 +196,11 @@ class Assistant:
                 query = self.llm.rewrite(cleaned, history)  # type: ignore[union-attr]
             except Exception:  # noqa: BLE001 - the topic-carrying query is a fine fallback
                 pass
-        passages = self.searcher.search(query, k=k, mode=mode)
+        english = analyse(query).english
+        vi_query = to_vietnamese(query) if english else query
+        passages = self.searcher.search(f"{query} {vi_query}" if english else query, k=k, mode=mode)
         t1 = time.perf_counter()
-        answer = self._extractive(query, passages)
+        answer = self._extractive(vi_query, passages, "en" if english else None)
         if use_llm:
             try:
                 for item in self.llm.stream(query, passages):  # type: ignore[union-attr]
@@ -209,10 +218,10 @@ class Assistant:
                    "total": round((t2 - t0) * 1000, 3)}
         yield replace(answer, passages=passages, timings_ms=timings)
 
-    def _extractive(self, query: str, passages: list[Passage]) -> Answer:
+    def _extractive(self, query: str, passages: list[Passage], lang: str | None = None) -> Answer:
         owner = passages[0].article if passages else 0
         mine = [p for p in passages if p.article == owner]
-        return self.answerers[owner].answer(query, mine, self._chunk_spans[owner])
+        return self.answerers[owner].answer(query, mine, self._chunk_spans[owner], lang=lang)
 
     def set_llm(self, llm: Any) -> None:
         """Use a chat model (spec string such as "openai:gpt-4o-mini", or a LangChain model)."""

@@ -26,16 +26,16 @@ STOPWORDS = frozenset(
     what who whom whose which when where why how many much is are was were the of in on for to and
     does did do by with about from that this it its their there as at be been has have had""".split()
 )
-# Words that frame a question rather than name its facts ("tỷ lệ ... là bao nhiêu",
+# Phrases that frame a question rather than name its facts ("tỷ lệ ... là bao nhiêu",
 # "nhằm mục đích gì", "giữ chức vụ gì", "trong giai đoạn nào"): general question
-# vocabulary, excluded from content like the stopwords above.
-FRAMING = frozenset(
-    """tỷ lệ phần trăm người giai đoạn khoảng thời gian muốn tối thiểu tối đa ít nhất cấp bậc chức vụ chức danh
-    mảng phụ trách duy trì mục đích nhằm đạt giữ đi lần mở dựa nội dung điều việc cụ thể hiện nay hiện
-    tiêu chí kết quả thông tin số lượng con số bài viết báo nêu đề cập cho biết theo thế quân hàm chức tần suất
-    thời điểm biểu hiện phẩm chất ngoài còn mục tiêu cách""".split()
-)
-STOPWORDS = STOPWORDS | FRAMING
+# vocabulary. They are removed as whole phrases, so "chức" in "chức vụ" goes while
+# "chức" in "tổ chức" stays.
+FRAMING_PHRASES = """tỷ lệ|phần trăm|người|giai đoạn|khoảng thời gian|khoảng|muốn|tối thiểu|tối đa|ít nhất|cấp bậc|
+    chức vụ|chức danh|mảng|phụ trách|duy trì|mục đích|nhằm|đạt|giữ|đi|lần|mở|dựa|nội dung|điều|việc|cụ thể|hiện nay|
+    hiện|tiêu chí|kết quả|thông tin|số lượng|con số|bài viết|bài báo|nêu|đề cập|cho biết|theo|thế|quân hàm|
+    tần suất|thời điểm|biểu hiện|phẩm chất|ngoài|còn|mục tiêu|cách|đối tượng được""".replace("\n", " ")
+FRAMING = tuple(tuple(p.split()) for p in (x.strip() for x in FRAMING_PHRASES.split("|")) if p)
+_FRAMING_FOLDED = tuple(tuple(fold(w) for w in p) for p in FRAMING)
 
 # Folded forms of stopwords that are also folded forms of content words ("chi" is "chỉ"
 # and "chi bộ", "the" is "thế" and "thẻ"): without diacritics they must stay content.
@@ -49,8 +49,9 @@ KIND_CUES: list[tuple[str, str]] = [
     (r"\b(tieu de|ten bai|title|headline)\b", "meta_title"),
     (r"\b(bai (viet|bao)( nay)?|article|story)\b.*\b(xuat ban|ngay nao|thu may|nam nao|khi nao|published|date|when|"
      r"dang (ngay|vao|luc|khi|nam))\b", "meta_date"),
-    (r"\b(bai (viet|bao)( nay)?|article|story)\b.*\b(noi ve|chu de|noi dung chinh|de cap|about|topic)\b"
-     r"(?!.*\b(nao|ai|bao nhieu|which|who|how many)\b)", "meta_topic"),
+    (r"^(?!.*\b(nao|ai|bao nhieu|which|who|how many)\b)(.*\b(bai (viet|bao)( nay)?|article|story)\b.*"
+     r"\b(noi ve|chu de|noi dung chinh|de cap|about|topic)\b|.*\b(noi dung chinh|chu de)\b.*\b(bai (viet|bao)|article)\b)",
+     "meta_topic"),
     (r"\b(bao lau|khi nao|bao gio|ngay nao|nam nao|thang nao|nhiem ky nao|thoi gian nao|khoang thoi gian|"
      r"luc nao|thoi diem nao|tan suat|when|what year|which year|how long|which term|how often)\b", "date"),
     (r"\b(bao nhieu|may|how many|how much|so luong|ty le|percentage|percent)\b", "number"),
@@ -60,8 +61,13 @@ KIND_CUES: list[tuple[str, str]] = [
     (r"\b(nhu the nao|the nao|lam sao|bang cach nao|ra sao|how)\b", "method"),
     (r"\bnhung\b.*\b(nao|gi)\b|\bcac \w+ nao\b|\b(gom|bao gom|liet ke|which|what are)\b", "list"),
 ]
+# Classifiers count anything ("mấy chiếc", "bao nhiêu cái"); "người"/"vị" count people.
+_CLASSIFIERS = frozenset("chiec cai con nguoi vi lan".split())
 _UNIT_STOP = frozenset("duoc da se trong la cua cho vao tro len khi o tai va vua moi nay do bao nhieu".split())
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*%?")
+_TITLED = re.compile(r"(?i:\b(?:ông|bà|anh|chị|đồng chí|đại tá|thượng tá|trung tá|thiếu tá|thiếu tướng|trung tướng|"
+                     r"ong|ba|dong chi|dai ta|thuong ta|trung ta|thieu ta|thieu tuong|trung tuong))\s+"
+                     r"([A-ZĐ][\wÀ-ỹ]*(?:\s+[A-ZĐ][\wÀ-ỹ]*)*)")
 _NAME = re.compile(r"(?:[A-ZĐ][\wÀ-ỹ]*\s+){1,4}[A-ZĐ][\wÀ-ỹ]*")
 
 
@@ -96,14 +102,37 @@ def analyse(question: str) -> QuestionAnalysis:
     sylls = fsylls if no_marks else re.findall(r"\w+", text.lower())
     stop = STOPWORDS | FOLDED_STOPWORDS | _EN_STOP if english else FOLDED_STOPWORDS if no_marks else STOPWORDS
     keep = [s not in stop for s in sylls]
+    for i in range(len(sylls)):
+        for phrase in _FRAMING_FOLDED if no_marks else FRAMING:
+            if tuple(sylls[i : i + len(phrase)]) == phrase:
+                keep[i : i + len(phrase)] = [False] * len(phrase)
     content = tuple(s for s, k in zip(sylls, keep) if k)
     bigrams = tuple(f"{a}_{b}" for (a, ka), (b, kb) in zip(zip(sylls, keep), zip(sylls[1:], keep[1:])) if ka and kb)
-    names = tuple(fold(m.group(0)) for m in _NAME.finditer(text) if m.start() > 0 or " " in m.group(0).strip())
+    names = tuple(strip_honorific(fold(m.group(0))) for m in _NAME.finditer(text)
+                  if m.start() > 0 or " " in m.group(0).strip())
+    # "ông Khình", "Đại tá Sang": a title or honorific makes one capitalised word a name
+    titled = tuple(fold(m.group(1)) for m in _TITLED.finditer(text))
     return QuestionAnalysis(
         text=question, kind=kind, content=content, bigrams=bigrams, folded=no_marks,
         unit=_unit(fsylls, sylls) if kind == "number" else (),
-        numbers=tuple(_NUMBER.findall(text)), names=tuple(n for n in names if len(n.split()) >= 2), english=english,
+        numbers=tuple(_NUMBER.findall(text)),
+        names=tuple(dict.fromkeys([n for n in names if len(n.split()) >= 2] + list(titled))), english=english,
     )
+
+
+_HONORIFICS = ("ong ", "ba ", "anh ", "chi ", "dong chi ", "dai ta ", "thuong ta ", "trung ta ", "thieu ta ",
+               "thieu tuong ", "trung tuong ", "dai tuong ", "giam doc ", "bi thu ", "tinh ", "huyen ", "xa ")
+
+
+def strip_honorific(name: str) -> str:
+    """"ong bui xuan sang" -> "bui xuan sang": titles are not part of a name."""
+    changed = True
+    while changed:
+        changed = False
+        for prefix in _HONORIFICS:
+            if name.startswith(prefix) and len(name) > len(prefix):
+                name, changed = name[len(prefix):], True
+    return name
 
 
 def _unit(fsylls: list[str], sylls: list[str]) -> tuple[str, ...]:
@@ -114,6 +143,8 @@ def _unit(fsylls: list[str], sylls: list[str]) -> tuple[str, ...]:
             unit = _noun_after(fsylls, sylls, i + 1)
             if unit[:2] in {("phan", "tram"), ("phần", "trăm")}:
                 return ("%",)
+            if unit[:1] and fold(unit[0]) in _CLASSIFIERS:
+                return ("nguoi",) if fold(unit[0]) in {"nguoi", "vi"} else ()
             if unit:
                 return unit
             if fsylls[:1] == ["so"] or fsylls[:2] == ["tong", "so"]:

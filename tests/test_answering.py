@@ -1,0 +1,111 @@
+"""The extractive answerer: clause choice, question types, metadata, abstention, citations."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant import Assistant, QuestionError
+from assistant.paths import bundled_article
+from assistant.question import analyse
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    return Assistant.build([bundled_article()], tmp_path_factory.mktemp("ans") / "idx", "offline",
+                           announce=lambda m: None)
+
+
+def verbatim(bot: Assistant, answer) -> bool:  # type: ignore[no-untyped-def]
+    return all(bot.article.text[c.start : c.end] == c.text for c in answer.citations)
+
+
+@pytest.mark.parametrize(
+    ("question", "figure"),
+    [
+        ("Trong nhiệm kỳ 2010 – 2015, Đảng bộ Công an tỉnh đã kết nạp được bao nhiêu đảng viên mới?", "261"),
+        ("Nhiệm kỳ 2010 – 2015 có bao nhiêu quần chúng ưu tú được bồi dưỡng nhận thức về Đảng?", "413"),
+        ("Bao nhiêu đảng viên mới được học lý luận chính trị trong nhiệm kỳ 2010 – 2015?", "319"),
+        ("Nhiệm kỳ 2010 – 2015 phát bao nhiêu thẻ đảng viên?", "221"),
+        ("chi bo da ket nap duoc bao nhieu dang vien moi trong 5 nam qua", "108"),
+    ],
+)
+def test_figure_questions_quote_the_matching_clause(bot: Assistant, question: str, figure: str) -> None:
+    answer = bot.ask(question)
+    assert answer.answered
+    assert figure in (answer.short_answer or "")
+    assert figure in answer.citations[0].text
+    # the clause, not the whole six-figure sentence
+    assert len(answer.citations[0].text) < 150
+    assert "[1]" in answer.text and verbatim(bot, answer)
+
+
+def test_person_and_title(bot: Assistant) -> None:
+    answer = bot.ask("Đại tá Lương Văn Khình giữ chức vụ gì?")
+    assert answer.answered
+    assert "Trưởng Phòng Công tác đảng" in answer.citations[0].text
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [("Ai là tác giả bài viết?", "NÔNG ĐÌNH QUANG"), ("Bai bao duoc dang ngay nao?", "02/12/2022"),
+     ("Tiêu đề bài viết là gì?", "Đảng bộ Công an tỉnh chú trọng phát triển Đảng")],
+)
+def test_questions_about_the_article_use_its_metadata(bot: Assistant, question: str, expected: str) -> None:
+    answer = bot.ask(question)
+    assert answer.answered and expected in answer.text
+    assert expected in answer.citations[0].text and verbatim(bot, answer)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Dân số tỉnh Lạng Sơn là bao nhiêu?",
+        "Công an tỉnh Cao Bằng kết nạp bao nhiêu đảng viên?",
+        "Trong nhiệm kỳ 2015 – 2020 kết nạp được bao nhiêu đảng viên mới?",
+        "Thiếu tướng Nông Văn Định sinh năm bao nhiêu?",
+        "Có bao nhiêu đảng viên nữ được kết nạp?",
+    ],
+)
+def test_silent_article_abstains_with_related_passages(bot: Assistant, question: str) -> None:
+    answer = bot.ask(question)
+    assert not answer.answered
+    assert answer.citations == []
+    assert "không đề cập" in answer.text
+    assert answer.passages, "related passages are offered as reading"
+
+
+def test_english_question_is_answered_in_english_with_vietnamese_quote(bot: Assistant) -> None:
+    answer = bot.ask("Who is the director of the Lạng Sơn provincial police?")
+    assert answer.answered
+    assert answer.text.startswith("According to the article")
+    assert "Nông Văn Định" in answer.citations[0].text
+
+
+def test_follow_up_carries_the_previous_topic(bot: Assistant) -> None:
+    history = [("Chi bộ của Đại tá Bùi Xuân Sang kết nạp được bao nhiêu đảng viên mới?", "108 đảng viên mới.")]
+    answer = bot.ask("Trong bao lâu?", history=history)
+    assert answer.answered
+    assert "5 năm qua" in answer.citations[0].text
+
+
+def test_stream_yields_text_then_the_answer(bot: Assistant) -> None:
+    items = list(bot.stream("Ai là tác giả bài viết?"))
+    *pieces, final = items
+    assert all(isinstance(p, str) for p in pieces) and "".join(pieces) == final.text
+    assert final.timings_ms["total"] >= final.timings_ms["retrieve"] >= 0
+
+
+def test_bad_questions_raise_clear_errors(bot: Assistant) -> None:
+    with pytest.raises(QuestionError, match="empty"):
+        bot.ask("   \u200b ")
+    with pytest.raises(QuestionError, match="limit"):
+        bot.ask("đảng viên " * 20_000)
+
+
+def test_question_analysis_is_accent_insensitive() -> None:
+    with_marks = analyse("Chi bộ đã kết nạp được bao nhiêu đảng viên mới?")
+    without = analyse("Chi bo da ket nap duoc bao nhieu dang vien moi?")
+    assert with_marks.kind == without.kind == "number"
+    assert [u.lower() for u in without.unit] == ["dang", "vien"]
+    assert analyse("Tỷ lệ tổ chức hoàn thành tốt nhiệm vụ là bao nhiêu phần trăm?").unit == ("%",)
+    assert analyse("Ai là tác giả?").kind == "meta_author"
