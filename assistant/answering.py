@@ -18,7 +18,8 @@ that is not in the cited text. It leaves out generation on purpose: see `llm.py`
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 from .article import Article
 from .evidence import ArticleEvidence, Clause, Mention, _token_forms, short_span, unit_matches
@@ -124,7 +125,7 @@ class ExtractiveAnswerer:
         self.abstention = abstention or AbstentionConfig()
 
     def answer(self, question: str, passages: list[Passage], chunk_of: dict[tuple[int, int], str],
-               lang: str | None = None) -> Answer:
+               lang: str | None = None, focus: Sequence[tuple[int, int]] = ()) -> Answer:
         """Answer `question` from `passages`; `lang` ("vi"/"en") sets the reply's language."""
         q = analyse(question)
         lang = lang or ("en" if q.english else "vi")
@@ -132,21 +133,26 @@ class ExtractiveAnswerer:
             meta = self._meta(q, lang, chunk_of)
             if meta is not None:
                 return Answer(meta[0], True, meta[1], passages, short_answer=meta[2], confidence=1.0)
-        best = self.best_candidate(q, passages)
+        best = self.best_candidate(q, passages, focus)
         if best is None or not self.decide(q, best):
             return Answer(MESSAGES[lang]["silent"], False, [], passages, confidence=best.support if best else 0.0)
         return self._compose(q, best, lang, passages, chunk_of)
 
     # --- scoring --------------------------------------------------------------------------
 
-    def best_candidate(self, q: QuestionAnalysis, passages: list[Passage]) -> Candidate | None:
+    def best_candidate(self, q: QuestionAnalysis, passages: list[Passage],
+                       focus: Sequence[tuple[int, int]] = ()) -> Candidate | None:
+        """The best-scoring clause of the retrieved passages; `focus` spans (what the previous
+        answer quoted) pull a follow-up question towards the same sentences."""
         ev = self.evidence
         ranks = {}
         for p in passages:
             for i, c in enumerate(ev.clauses):
                 if c.start < p.end and p.start < c.end and i not in ranks:
                     ranks[i] = p.rank
+        sentences = {i for i, s in enumerate(self.article.sentences) for a, b in focus if s.start < b and a < s.end}
         cands = [self._score(q, i, rank) for i, rank in ranks.items()]
+        cands = [replace(c, score=c.score + 0.6) if c.clause.sentence in sentences else c for c in cands]
         return max(cands, key=lambda c: (c.slot_ok, c.score), default=None)
 
     def _score(self, q: QuestionAnalysis, i: int, rank: int) -> Candidate:
@@ -241,7 +247,7 @@ class ExtractiveAnswerer:
             "figure": float(q.kind == "number" and best.short is not None and bool(q.unit)),
             "unknown_numbers": float(sum(n not in ev.article.text for n in q.numbers)),
             # a name is known when its last two syllables (the given name) occur in the article
-            "unknown_names": float(sum(" ".join(name.split()[-2:]) not in ev.all_folded for name in q.names)),
+            "unknown_names": float(sum(not _known_name(name, ev.all_folded) for name in q.names)),
             "missing": self.missing_mass(q),
         }
 
@@ -254,9 +260,11 @@ class ExtractiveAnswerer:
     def _compose(self, q: QuestionAnalysis, best: Candidate, lang: str, passages: list[Passage],
                  chunk_of: dict[tuple[int, int], str]) -> Answer:
         clause = best.clause
-        if q.kind == "list" or len(clause.text) < 40:
+        if q.kind == "list" or (len(clause.text) < 40 and best.short is None):
             sent = self.article.sentences[clause.sentence]
             start, end = sent.start, sent.end
+        elif best.short is not None and len(clause.text) > 150:
+            start, end = _around(self.article.text, clause, best.short)
         else:
             start, end = clause.start, clause.end
         start, end = _trim(self.article.text, start, end)
@@ -284,6 +292,13 @@ class ExtractiveAnswerer:
         return text, cites, short or par.text
 
 
+def _known_name(name: str, folded_text: str) -> bool:
+    """A name is known when two adjacent syllables of it (one for a one-word name) occur."""
+    parts = name.split()
+    pairs = [" ".join(parts[i : i + 2]) for i in range(max(1, len(parts) - 1))]
+    return any(re.search(rf"\b{re.escape(p)}\b", folded_text) for p in pairs)
+
+
 def decide(f: dict[str, float], config: AbstentionConfig) -> bool:
     if not f["slot_ok"] or f["unknown_numbers"] or f["unknown_names"] or f["missing"] > config.max_missing:
         return False
@@ -298,6 +313,16 @@ def chunk_of_span(chunk_of: dict[tuple[int, int], str], start: int, end: int) ->
         if overlap > best_overlap:
             best, best_overlap = cid, overlap
     return best
+
+
+def _around(text: str, clause: Clause, span: tuple[int, int]) -> tuple[int, int]:
+    """The comma-separated part of a long clause that holds a figure, with the part before
+    it when that one is short ("5 năm qua, chi bộ đã kết nạp được 108 đảng viên mới")."""
+    cuts = [clause.start] + [clause.start + m.end() for m in re.finditer(r",\s+", clause.text)] + [clause.end + 2]
+    at = max(i for i, c in enumerate(cuts[:-1]) if c <= span[0])
+    start = cuts[at - 1] if at > 0 and cuts[at] - cuts[at - 1] < 40 else cuts[at]
+    end = max(span[1], min(clause.end, cuts[at + 1] - 2))
+    return start, end
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

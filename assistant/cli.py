@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("download-model", help="fetch the embedding model into the local cache for offline use")
     p.add_argument("--model", help="model id (default: intfloat/multilingual-e5-base)")
+    _add_chat_parser(sub)
     return parser
 
 
@@ -231,6 +232,36 @@ def cmd_download_model(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"build": cmd_build, "retrieve": cmd_retrieve, "ask": cmd_ask, "eval": cmd_eval, "info": cmd_info, "download-model": cmd_download_model}
+
+
+# --- `assistant chat`: the web chat (the `ui` package; Gradio is imported only here) ---------
+
+
+def _add_chat_parser(sub: Any) -> None:
+    p = sub.add_parser("chat", help="open the web chat: ask in the browser, read the cited passages in the article")
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1: this machine)")
+    p.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    p.add_argument("--llm", help="LLM answerer, as for `ask` (env: ASSISTANT_LLM; default: extractive)")
+    p.add_argument("--share", action="store_true", help="also publish a public gradio.live link (off by default)")
+    _common(p)
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from .core import Assistant
+    from .paths import state_dir
+
+    try:
+        from ui.app import launch
+    except ImportError as err:
+        print(f"error: the web chat needs the `ui` package and gradio ({err}); pip install gradio", file=sys.stderr)
+        return 1
+    bot = Assistant.load(args.index_dir, args.model, llm=args.llm, announce=_say(args))
+    launch(bot, host=args.host, port=args.port, share=args.share, feedback_path=state_dir() / "feedback.jsonl",
+           quiet=args.quiet)
+    return 0
+
+
+COMMANDS["chat"] = cmd_chat
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -160,10 +160,16 @@ class Assistant:
         """The `k` best passages for `question` (mode: hybrid, dense or lexical).
 
         English questions are searched together with their Vietnamese glossary form."""
-        query = check_question(question)
-        if analyse(query).english:
-            query = f"{query} {to_vietnamese(query)}"
-        return self.searcher.search(query, k=k, mode=mode)
+        return self._search(check_question(question), k, mode)
+
+    def _search(self, query: str, k: int, mode: str) -> list[Passage]:
+        """English questions: BM25 (and the hashing embedder, which only matches surface
+        forms) search their Vietnamese glossary form; a multilingual model gets the original."""
+        if not analyse(query).english:
+            return self.searcher.search(query, k=k, mode=mode)
+        vi_query = to_vietnamese(query)
+        dense_query = vi_query if self.embedder.info.kind == "hashing" else query
+        return self.searcher.search(dense_query, k=k, mode=mode, lexical_query=vi_query)
 
     def ask(self, question: str, history: Sequence[Any] | None = None, k: int = 4, mode: str = "hybrid",
             answerer: str | None = None) -> Answer:
@@ -198,9 +204,9 @@ class Assistant:
                 pass
         english = analyse(query).english
         vi_query = to_vietnamese(query) if english else query
-        passages = self.searcher.search(f"{query} {vi_query}" if english else query, k=k, mode=mode)
+        passages = self._search(query, k, mode)
         t1 = time.perf_counter()
-        answer = self._extractive(vi_query, passages, "en" if english else None)
+        answer = self._extractive(vi_query, passages, "en" if english else None, _previous_quotes(history))
         if use_llm:
             try:
                 for item in self.llm.stream(query, passages):  # type: ignore[union-attr]
@@ -218,10 +224,13 @@ class Assistant:
                    "total": round((t2 - t0) * 1000, 3)}
         yield replace(answer, passages=passages, timings_ms=timings)
 
-    def _extractive(self, query: str, passages: list[Passage], lang: str | None = None) -> Answer:
+    def _extractive(self, query: str, passages: list[Passage], lang: str | None = None,
+                    quotes: Sequence[str] = ()) -> Answer:
         owner = passages[0].article if passages else 0
         mine = [p for p in passages if p.article == owner]
-        return self.answerers[owner].answer(query, mine, self._chunk_spans[owner], lang=lang)
+        text = self.articles[owner].text
+        focus = [(text.find(q), text.find(q) + len(q)) for q in quotes if q and text.find(q) >= 0]
+        return self.answerers[owner].answer(query, mine, self._chunk_spans[owner], lang=lang, focus=focus)
 
     def set_llm(self, llm: Any) -> None:
         """Use a chat model (spec string such as "openai:gpt-4o-mini", or a LangChain model)."""
@@ -263,6 +272,19 @@ def with_topic(question: str, history: Sequence[Any] | None) -> str:
     if _FOLLOW_UP.search(folded) or len(re.findall(r"\w+", folded)) <= 3:
         return f"{previous} {question}"
     return question
+
+
+def _previous_quotes(history: Sequence[Any] | None) -> list[str]:
+    """The “quoted” article text of the previous answer (a follow-up stays near it)."""
+    for turn in reversed(list(history or [])):
+        text = None
+        if isinstance(turn, dict) and turn.get("role") == "assistant":
+            text = turn.get("content")
+        elif isinstance(turn, (list, tuple)) and len(turn) == 2:
+            text = turn[1]
+        if isinstance(text, str):
+            return re.findall(r"“([^”]+)”", text)
+    return []
 
 
 def _last_question(history: Sequence[Any] | None) -> str | None:

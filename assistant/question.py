@@ -96,7 +96,9 @@ def analyse(question: str) -> QuestionAnalysis:
     text = canonical_tones(question)
     folded = fold(text)
     fsylls = re.findall(r"\w+", folded)
-    english = sum(s in _EN_WORDS for s in fsylls) >= 2 and not any(ord(c) > 0x24F for c in text)
+    # English: English question words, and Vietnamese letters only in capitalised names
+    lowercase_vi = any(w[0].islower() and fold(w) != w for w in re.findall(r"\w+", text))
+    english = sum(s in _EN_WORDS for s in fsylls) >= 2 and not lowercase_vi
     kind = next((k for pattern, k in KIND_CUES if re.search(pattern, folded)), "fact")
     no_marks = fold(text) == text.lower()
     sylls = fsylls if no_marks else re.findall(r"\w+", text.lower())

@@ -117,14 +117,16 @@ class HybridSearcher:
         ranked = sorted(top.tolist(), key=lambda i: (-scores[i], i))
         return [(i, float(scores[i])) for i in ranked if scores[i] > 0]
 
-    def search(self, question: str, k: int = 4, mode: str = "hybrid") -> list[Passage]:
+    def search(self, question: str, k: int = 4, mode: str = "hybrid", lexical_query: str | None = None) -> list[Passage]:
+        """Top `k` passages; `lexical_query` replaces the question on the BM25 side (an English
+        question is matched lexically through its Vietnamese glossary form)."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
         pool = max(k, self.fusion.candidates)
         dense = self.dense_scores(question, pool) if mode != "lexical" else []
-        lexical = self.lexical_scores(question, pool) if mode != "dense" else []
+        lexical = self.lexical_scores(lexical_query or question, pool) if mode != "dense" else []
         dense_map, lexical_map = dict(dense), dict(lexical)
         if mode == "dense":
             ranked = dense

@@ -82,7 +82,8 @@ def test_english_question_is_answered_in_english_with_vietnamese_quote(bot: Assi
 
 
 def test_follow_up_carries_the_previous_topic(bot: Assistant) -> None:
-    history = [("Chi bộ của Đại tá Bùi Xuân Sang kết nạp được bao nhiêu đảng viên mới?", "108 đảng viên mới.")]
+    history = [("Chi bộ của Đại tá Bùi Xuân Sang kết nạp được bao nhiêu đảng viên mới?",
+                "108 đảng viên mới. Bài viết nêu: “chi bộ đã kết nạp được 108 đảng viên mới” [1]")]
     answer = bot.ask("Trong bao lâu?", history=history)
     assert answer.answered
     assert "5 năm qua" in answer.citations[0].text
