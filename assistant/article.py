@@ -114,7 +114,7 @@ class Article:
     @classmethod
     def from_text(cls, raw: str, source: str = "<text>", markdown: bool = False) -> Article:
         """Parse article text that is already in memory."""
-        if raw.lstrip()[:15].lower().startswith(("<!doctype html", "<html")):
+        if re.search(r"<(?:!doctype\s+html|html|head|body)\b", raw[:4096], re.IGNORECASE):
             raise ArticleError(f"{source}: HTML is not supported; save the article as plain text")
         blocks = _blocks(raw, markdown)
         if not blocks:

@@ -103,13 +103,16 @@ def chunk_article(
     config = config or ChunkingConfig()
     chunks: list[Chunk] = []
     for par in article.paragraphs:
+        # the section label is embedded with the text, so it counts against the budget
+        label = SECTION_LABELS.get(par.kind) if config.section_labels else None
+        count = (lambda t, _l=label: count_tokens(f"{_l} {t}")) if label else count_tokens
         units = [
             (s.id, start, end)
             for s in article.sentences
             if s.paragraph == par.index
-            for start, end in _fit(article.text, s.start, s.end, config.max_tokens, count_tokens)
+            for start, end in _fit(article.text, s.start, s.end, config.max_tokens, count)
         ]
-        for first, last in _pack(article.text, units, config, count_tokens):
+        for first, last in _pack(article.text, units, config, count):
             start, end = units[first][1], units[last][2]
             ids = tuple(dict.fromkeys(u[0] for u in units[first : last + 1]))
             chunks.append(
@@ -131,7 +134,11 @@ def _pack(
         runs.append((first, last))
         if last + 1 >= len(units):
             break
-        first = max(first + 1, last + 1 - config.overlap)
+        nxt = max(first + 1, last + 1 - config.overlap)
+        # an overlapping run that cannot reach past `last` would sit inside this one
+        if nxt <= last and count(text[units[nxt][1] : units[last + 1][2]]) > config.max_tokens:
+            nxt = last + 1
+        first = nxt
     return runs
 
 

@@ -99,13 +99,18 @@ class Assistant:
         chunking = effective_chunking(chunking or ChunkingConfig(), embedder)
         parsed = [Article.read(p) for p in sources] if sources else None
 
+        damage: list[IndexCorruptError] = []
+
         def problem() -> tuple[StoredIndex | None, str | None]:
             if rebuild:
                 return None, "rebuild requested"
             try:
                 stored = load_index(directory)
             except IndexCorruptError as err:
-                return None, "no index yet" if not directory.exists() else str(err)
+                if not directory.is_dir() or not any(directory.iterdir()):
+                    return None, "no index yet"
+                damage[:] = [err]
+                return None, str(err)
             corpus = corpus_sha256(parsed) if parsed else None
             why = manifest_mismatch(stored.manifest, embedder=embedder.info.fingerprint(), chunking=chunking,
                                     corpus=corpus)
@@ -115,7 +120,9 @@ class Assistant:
         if why:
             if parsed is None:
                 if stored is None:
-                    raise IndexCorruptError(directory, why, "rebuild it with `assistant build FILE --index-dir DIR`")
+                    if damage:
+                        raise damage[0]
+                    raise IndexCorruptError(directory, why, "build it with `assistant build FILE --index-dir DIR`")
                 raise IndexStaleError(f"index {directory} no longer fits: {why}; rebuild it with `assistant build`")
             from filelock import FileLock
 

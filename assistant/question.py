@@ -6,7 +6,7 @@ general Vietnamese (and English) question words, never words of a particular art
 
 >>> q = analyse("Chi bộ đã kết nạp được bao nhiêu đảng viên mới?")
 >>> q.kind, q.unit
-('number', ('dang', 'vien', 'moi'))
+('number', ('đảng', 'viên'))
 >>> analyse("Ai la tac gia bai viet?").kind
 'meta_author'
 """

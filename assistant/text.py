@@ -27,7 +27,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # tone on the first vowel ("văn hóa"), so that is the canonical form here. "qu" + vowel
 # is not affected ("quý" stays), nor are closed syllables ("hoàn", "tuyết").
 _TONES = "\u0300\u0301\u0303\u0309\u0323"  # grave, acute, tilde, hook, dot below
-_OLD_TONE = re.compile(rf"(?<![qQ])([oO][aAeE]|[uU][yY])([{_TONES}])(?![a-zA-Z])")
+_OLD_TONE = re.compile(rf"(?<![qQ])([oO][aAeE]|[uU][yY])([{_TONES}])(?![a-zA-Z\u0300-\u036f])")
 
 
 def _modern_tone(match: re.Match[str]) -> str:
