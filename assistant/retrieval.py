@@ -13,6 +13,7 @@ targets on the project's test set.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,12 +76,13 @@ def rrf(rankings: list[list[int]], weights: list[float], k: int = 60) -> list[tu
     >>> rrf([[1, 2, 3], [3, 1]], [1.0, 1.0], k=60)[0][0]
     1
     """
-    scores: dict[int, float] = {}
+    parts: dict[int, list[float]] = {}
     first_pos: dict[int, int] = {}
     for ranking, weight in zip(rankings, weights):
         for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
+            parts.setdefault(item, []).append(weight / (k + rank))
             first_pos.setdefault(item, len(first_pos))
+    scores = {item: math.fsum(p) for item, p in parts.items()}  # exact sums: ties stay ties
     return sorted(scores.items(), key=lambda kv: (-kv[1], first_pos[kv[0]], kv[0]))
 
 
