@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: install
-	$(VENV)/bin/assistant retrieve "$(Q)"
+	$(VENV)/bin/assistant chat
 
 test: install
 	$(PY) -m pytest

@@ -11,6 +11,7 @@ Importing this package imports neither torch, sentence-transformers, gradio nor
 LangChain's retriever stack; they load where they are used.
 """
 
+from .answering import Answer, Citation
 from .article import Article, Paragraph, Sentence
 from .chunking import Chunk, ChunkingConfig
 from .core import MAX_QUESTION_CHARS, Assistant, check_question
@@ -30,6 +31,7 @@ from .errors import (
     ModelUnavailableError,
     QuestionError,
 )
+from .paths import state_dir
 from .retrieval import FusionConfig, Passage
 
 __version__ = "0.1.0"
@@ -37,11 +39,13 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_MODEL",
     "MAX_QUESTION_CHARS",
+    "Answer",
     "Article",
     "ArticleError",
     "Assistant",
     "AssistantError",
     "Chunk",
+    "Citation",
     "ChunkingConfig",
     "EmbedderInfo",
     "FusionConfig",
@@ -57,4 +61,5 @@ __all__ = [
     "SentenceTransformerEmbeddings",
     "check_question",
     "resolve_embedder",
+    "state_dir",
 ]

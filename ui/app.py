@@ -1,0 +1,167 @@
+"""The web chat: ask about the article on the left, read it - cited spans highlighted - on the right.
+
+Start it with ``assistant chat`` (or ``launch(Assistant.load())``); it listens on
+http://127.0.0.1:7860/ by default. Programs can call the ``/ask`` endpoint::
+
+    from gradio_client import Client
+    client = Client("http://127.0.0.1:7860/")
+    result = client.predict("Ai là tác giả bài viết?", 4, "hybrid", api_name="/ask")
+
+`result` is a dict: ``answer`` (text with [n] markers), ``answered`` (False when the
+article does not say), ``citations`` ([{n, chunk_id, text, start, end}], offsets into
+the article text), ``passages`` and the other fields of `Answer.to_dict()`. ``k`` and
+``mode`` ("hybrid", "dense" or "lexical") may be left out.
+
+Safe by default: binds to 127.0.0.1, no share link, no monitoring dashboard; exposed on
+another interface or through ``share=True`` it asks for the login in ``$ASSISTANT_AUTH``
+("user:password") and warns when there is none. The model and index are loaded once,
+by the caller; every text shown is escaped (see `ui.render`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from assistant import MAX_QUESTION_CHARS
+
+from .assets import CSS, JS, SANS
+from .chat import ChatHandlers
+from .feedback import FeedbackLog
+from .render import article_html, status_markdown
+
+EXAMPLES = [
+    "Trong nhiệm kỳ 2010 – 2015 kết nạp được bao nhiêu đảng viên mới?",
+    "Ai là tác giả bài viết?",
+    "lop cam tinh dang",
+    "Đại tá Bùi Xuân Sang giữ chức vụ gì?",
+    "Dân số tỉnh Lạng Sơn là bao nhiêu?",
+]
+MODE_CHOICES = [("Kết hợp (ngữ nghĩa + từ khóa)", "hybrid"), ("Ngữ nghĩa", "dense"), ("Từ khóa", "lexical")]
+EXTRACTIVE = ("Trích dẫn nguyên văn", "extractive")
+PLACEHOLDER = ("**Hỏi bất cứ điều gì về bài viết.**\n\nCâu trả lời trích nguyên văn từ bài, đánh số [1], [2]… "
+               "và các câu được dẫn sẽ được tô sáng trong bài.")
+HEADER = ('<div id="app-header"><h1>Hỏi đáp về bài báo</h1>'
+          "<p>Trợ lý chỉ trả lời bằng những gì bài viết nêu, kèm trích dẫn; nếu bài không đề cập, "
+          "trợ lý sẽ nói rõ.</p></div>")
+QUEUE_SIZE = 32
+CONCURRENCY = 4
+
+
+def build_app(assistant: Any, *, max_question_chars: int = MAX_QUESTION_CHARS,
+              feedback_path: str | Path | None = None) -> gr.Blocks:
+    """The Blocks app around one loaded `Assistant` (launch it with `launch`, which adds the
+    style sheet and script, or with `demo.launch(**launch_options())`)."""
+    chat = ChatHandlers(assistant, max_question_chars, FeedbackLog(feedback_path))
+    article = assistant.article
+    answerers = [EXTRACTIVE] + ([("Mô hình ngôn ngữ (LLM)", "llm")] if assistant.llm is not None else [])
+    with gr.Blocks(title="Hỏi đáp về bài báo", analytics_enabled=False) as demo:
+        turns = gr.State([])
+        with gr.Row(equal_height=False, elem_id="main-row"):
+            with gr.Column(scale=5, min_width=360, elem_id="chat-col"):
+                gr.HTML(HEADER, padding=False, elem_id="app-head")
+                gr.Markdown(status_markdown(assistant.info(), article), elem_id="app-status")
+                chatbot = gr.Chatbot(
+                    value=[], elem_id="chatbot", show_label=False, height="calc(100vh - 390px)", min_height=320,
+                    latex_delimiters=[], sanitize_html=True, render_markdown=True, placeholder=PLACEHOLDER,
+                    feedback_options=("Like", "Dislike"), buttons=[], autoscroll=True,
+                )
+                box = gr.Textbox(
+                    placeholder="Nhập câu hỏi về bài viết…", show_label=False, lines=1,
+                    max_lines=4, submit_btn="Gửi", autofocus=True, elem_id="question",
+                )
+                with gr.Row():
+                    retry_btn = gr.Button("↻ Hỏi lại", size="sm", min_width=100, elem_id="retry-btn")
+                    clear_btn = gr.Button("Xóa hội thoại", size="sm", min_width=100, elem_id="clear-btn")
+                examples = gr.Examples(EXAMPLES, inputs=[box], label="Câu hỏi mẫu (bấm để hỏi)",
+                                       examples_per_page=len(EXAMPLES), api_visibility="private")
+                with gr.Accordion("Cài đặt", open=False, elem_id="settings"):
+                    k = gr.Slider(1, 10, value=4, step=1, label="Số đoạn văn dùng để trả lời")
+                    mode = gr.Radio(MODE_CHOICES, value="hybrid", label="Cách tìm đoạn văn")
+                    answerer = gr.Radio(answerers, value=answerers[-1][1], label="Cách trả lời",
+                                        interactive=len(answerers) > 1)
+            with gr.Column(scale=4, min_width=360, elem_id="article-col"):
+                view = gr.HTML(article_html(article), elem_id="article-view", padding=False)
+
+        ask_inputs = [box, turns, k, mode, answerer]
+        outputs = [box, chatbot, view, turns]
+        private: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
+        box.submit(chat.respond, ask_inputs, outputs, **private)
+        examples.load_input_event.then(chat.respond, ask_inputs, outputs, **private)
+        retry_btn.click(chat.retry, [turns, k, mode, answerer], outputs, **private)
+        clear_btn.click(chat.clear, None, outputs, queue=False, **private)
+        chatbot.clear(chat.clear, None, outputs, queue=False, **private)
+        chatbot.like(chat.like, [turns], None, **private)
+        chatbot.select(chat.select, [turns], [view], **private)
+        gr.api(chat.api_ask, api_name="ask")
+    demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
+    return demo
+
+
+def theme() -> gr.themes.Base:
+    return gr.themes.Default(primary_hue="orange", neutral_hue="stone", font=SANS,
+                             font_mono=["DejaVu Sans Mono", "Liberation Mono", "monospace"])
+
+
+def launch_options() -> dict[str, Any]:
+    """The `Blocks.launch` arguments every start of the app uses (style, script, safety)."""
+    return {"theme": theme(), "css": CSS, "js": JS, "enable_monitoring": False, "show_error": False,
+            "ssr_mode": False, "mcp_server": False, "pwa": False, "footer_links": ["api"], "max_file_size": "1mb"}
+
+
+def is_loopback(host: str) -> bool:
+    if host in {"localhost", "localhost.localdomain"}:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def auth_from_env(var: str = "ASSISTANT_AUTH") -> tuple[str, str] | None:
+    """("user", "password") from ``$ASSISTANT_AUTH="user:password"``; ValueError when malformed."""
+    raw = os.environ.get(var)
+    if not raw:
+        return None
+    user, sep, password = raw.partition(":")
+    if not sep or not user or not password:
+        raise ValueError(f"{var} must look like user:password")
+    return user, password
+
+
+def access(host: str, share: bool, auth: tuple[str, str] | None = None) -> tuple[tuple[str, str] | None, list[str]]:
+    """The login to require and the warnings to print for serving on `host` (and a share link).
+
+    On loopback without `share` nothing is required; otherwise the login comes from `auth`
+    or ``$ASSISTANT_AUTH``, with a warning when there is none."""
+    warnings = []
+    exposed = share or not is_loopback(host)
+    if share:
+        warnings.append("WARNING: --share publishes this app on a public gradio.live address.")
+    if exposed and auth is None:
+        auth = auth_from_env()
+        if auth is None:
+            where = "a public share link" if share else f"{host}, beyond this machine"
+            warnings.append(f"WARNING: the chat is reachable on {where} without a password; "
+                            "set ASSISTANT_AUTH=user:password to require one.")
+    return auth, warnings
+
+
+def launch(assistant: Any, host: str = "127.0.0.1", port: int = 7860, share: bool = False, *,
+           max_question_chars: int = MAX_QUESTION_CHARS, feedback_path: str | Path | None = None,
+           auth: tuple[str, str] | None = None, prevent_thread_lock: bool = False, quiet: bool = False,
+           inbrowser: bool = False) -> gr.Blocks:
+    """Serve the chat for an already loaded `Assistant`; returns the running app (`.close()` it)."""
+    auth, warnings = access(host, share, auth)
+    for line in warnings:
+        print(line, file=sys.stderr)
+    demo = build_app(assistant, max_question_chars=max_question_chars, feedback_path=feedback_path)
+    demo.launch(server_name=host, server_port=port, share=share, auth=auth,
+                auth_message="Đăng nhập để dùng trợ lý hỏi đáp." if auth else None,
+                prevent_thread_lock=prevent_thread_lock, quiet=quiet, inbrowser=inbrowser, **launch_options())
+    return demo
