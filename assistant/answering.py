@@ -227,7 +227,14 @@ class ExtractiveAnswerer:
         text = self.article.text
         def near(m: Mention) -> float:
             window = text[max(clause.start, m.start - _WINDOW) : min(clause.end, m.end + _WINDOW)]
-            return self._cover(q.content, _token_forms(window)[form])
+            score = self._cover(q.content, _token_forms(window)[form])
+            if not q.unit:
+                # "Kinh phí … là bao nhiêu?" / "Tỷ lệ tổ chức … là bao nhiêu?": the asked-for noun
+                # stands right before ("tổng kinh phí 450") or right after ("95% tổ chức") the figure
+                head = {fold(w) for w in q.content[:2]}
+                before = [fold(w) for w in re.findall(r"\w+", text[max(clause.start, m.start - 40) : m.start])][-3:]
+                score += len(head & (set(before) | set(m.after[:3]))) / max(1, len(head))
+            return score
         best = max(range(len(options)), key=lambda i: (near(options[i]), -i))
         return short_span(options[best], units[best] if q.unit else 0), near(options[best])
 

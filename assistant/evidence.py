@@ -101,10 +101,17 @@ def _mention(m: re.Match[str]) -> Mention:
     return Mention(m.start(1), m.end(1), m.group(1), folded, m.group(2))
 
 
+# Words that still belong to a counted noun phrase after its unit ("đảng viên mới trở lên").
+_MODIFIERS = frozenset("moi cu tro len uu tu chinh thuc du bi nu nam tre gia tuoi dang vien dong chi".split())
+
+
 def short_span(mention: Mention, unit_len: int, extra: int = 3) -> tuple[int, int]:
-    """The number, its unit words and up to `extra` more, stopping at a function word."""
+    """The number and its unit words; after a matched unit only modifiers follow ("261 đảng
+    viên mới"), without one up to `extra` words, stopping at a function word."""
     keep = min(unit_len, len(mention.after))
-    while keep < len(mention.after) and keep < unit_len + extra and mention.after[keep] not in _TRAILING_STOP:
+    while keep < len(mention.after) and keep < max(unit_len, 2) + extra and mention.after[keep] not in _TRAILING_STOP:
+        if unit_len and mention.after[keep] not in _MODIFIERS:
+            break
         keep += 1
     pos = 0
     for w in mention.tail.split()[:keep]:

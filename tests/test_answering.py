@@ -110,3 +110,20 @@ def test_question_analysis_is_accent_insensitive() -> None:
     assert [u.lower() for u in without.unit] == ["dang", "vien"]
     assert analyse("Tỷ lệ tổ chức hoàn thành tốt nhiệm vụ là bao nhiêu phần trăm?").unit == ("%",)
     assert analyse("Ai là tác giả?").kind == "meta_author"
+
+
+@pytest.mark.parametrize(
+    ("question", "short"),
+    [("Thư viện có bao nhiêu đầu sách?", "2.000 đầu sách"),
+     ("Kinh phí xây thư viện là bao nhiêu?", "450 triệu đồng"),
+     ("Mỗi tuần học sinh đọc sách mấy tiết?", "2 tiết")],
+)
+def test_another_article_gets_the_figure_next_to_its_noun(tmp_path, question: str, short: str) -> None:  # type: ignore[no-untyped-def]
+    from .conftest import SMALL_ARTICLE
+
+    path = tmp_path / "thu-vien.txt"
+    path.write_text(SMALL_ARTICLE, encoding="utf-8")
+    other = Assistant.build([path], tmp_path / "idx", "offline", announce=lambda m: None)
+    answer = other.ask(question)
+    assert answer.answered and answer.short_answer == short
+    assert other.article.text[answer.citations[0].start : answer.citations[0].end] == answer.citations[0].text
