@@ -61,10 +61,16 @@ class Answer:
 
     def to_dict(self) -> dict[str, object]:
         return {
-            "answer": self.text, "answered": self.answered, "short_answer": self.short_answer,
-            "citations": [c.to_dict() for c in self.citations], "passages": [p.to_dict() for p in self.passages],
-            "timings_ms": self.timings_ms, "confidence": self.confidence, "answerer": self.answerer,
-            "notice": self.notice, "supported": self.supported,
+            "answer": self.text,
+            "answered": self.answered,
+            "short_answer": self.short_answer,
+            "citations": [c.to_dict() for c in self.citations],
+            "passages": [p.to_dict() for p in self.passages],
+            "timings_ms": self.timings_ms,
+            "confidence": self.confidence,
+            "answerer": self.answerer,
+            "notice": self.notice,
+            "supported": self.supported,
         }
 
 
@@ -91,26 +97,35 @@ class Candidate:
 
 MESSAGES = {
     "vi": {
-        "lead": "Theo bài viết: ", "short": "{short}. Bài viết nêu: ",
+        "lead": "Theo bài viết: ",
+        "short": "{short}. Bài viết nêu: ",
         "silent": "Bài viết không đề cập đến thông tin này. Các đoạn liên quan nhất được liệt kê bên dưới "
-                  "để bạn tham khảo, không phải là câu trả lời.",
-        "meta_author": "Tác giả bài viết: {short}. ", "meta_date": "Bài viết được đăng ngày {short}. ",
-        "meta_title": "Tiêu đề bài viết: ", "meta_topic": "Bài viết nói về: ",
+        "để bạn tham khảo, không phải là câu trả lời.",
+        "meta_author": "Tác giả bài viết: {short}. ",
+        "meta_date": "Bài viết được đăng ngày {short}. ",
+        "meta_title": "Tiêu đề bài viết: ",
+        "meta_topic": "Bài viết nói về: ",
     },
     "en": {
-        "lead": "According to the article: ", "short": "{short}. The article says: ",
+        "lead": "According to the article: ",
+        "short": "{short}. The article says: ",
         "silent": "The article does not say. The closest passages are listed below as related reading, "
-                  "not as an answer.",
-        "meta_author": "The article's author: {short}. ", "meta_date": "The article was published on {short}. ",
-        "meta_title": "The article's title: ", "meta_topic": "The article is about: ",
+        "not as an answer.",
+        "meta_author": "The article's author: {short}. ",
+        "meta_date": "The article was published on {short}. ",
+        "meta_title": "The article's title: ",
+        "meta_topic": "The article is about: ",
     },
 }
 
 
 _PERSON = re.compile(r"(?:[A-ZĐ][\wÀ-ỹ]*\s+){2,3}[A-ZĐ][\wÀ-ỹ]*")
 _IDENTITY = re.compile(r"^(ai|nguoi nao|can bo nao|dong chi nao|who)\b|\b(la ai|la nguoi nao|who is|who was)\b")
-_TIME = re.compile(r"\b(19|20)\d\d\b|\d{1,2}/\d{1,2}|\b(ngày|tháng|năm|nhiệm kỳ|thời gian|khi|lúc|qua|tới|liền|"
-                   r"sau|trước|kỳ hạn|hằng|mỗi)\b", re.IGNORECASE)
+_TIME = re.compile(
+    r"\b(19|20)\d\d\b|\d{1,2}/\d{1,2}|\b(ngày|tháng|năm|nhiệm kỳ|thời gian|khi|lúc|qua|tới|liền|"
+    r"sau|trước|kỳ hạn|hằng|mỗi)\b",
+    re.IGNORECASE,
+)
 _WINDOW = 60  # characters around a figure that describe it
 _SAID = re.compile(r"\b(cho biet|noi|phat bieu|chia se|said|says|told)\b")
 _PLACE = re.compile(r"\b(tại|ở|huyện|xã|tỉnh|thành phố|TP\.?|thị xã|thị trấn|phường|quận|nước)\s+[A-ZĐ]")
@@ -124,8 +139,14 @@ class ExtractiveAnswerer:
         self.evidence = ArticleEvidence(article)
         self.abstention = abstention or AbstentionConfig()
 
-    def answer(self, question: str, passages: list[Passage], chunk_of: dict[tuple[int, int], str],
-               lang: str | None = None, focus: Sequence[tuple[int, int]] = ()) -> Answer:
+    def answer(
+        self,
+        question: str,
+        passages: list[Passage],
+        chunk_of: dict[tuple[int, int], str],
+        lang: str | None = None,
+        focus: Sequence[tuple[int, int]] = (),
+    ) -> Answer:
         """Answer `question` from `passages`; `lang` ("vi"/"en") sets the reply's language."""
         q = analyse(question)
         lang = lang or ("en" if q.english else "vi")
@@ -140,8 +161,9 @@ class ExtractiveAnswerer:
 
     # --- scoring --------------------------------------------------------------------------
 
-    def best_candidate(self, q: QuestionAnalysis, passages: list[Passage],
-                       focus: Sequence[tuple[int, int]] = ()) -> Candidate | None:
+    def best_candidate(
+        self, q: QuestionAnalysis, passages: list[Passage], focus: Sequence[tuple[int, int]] = ()
+    ) -> Candidate | None:
         """The best-scoring clause of the retrieved passages; `focus` spans (what the previous
         answer quoted) pull a follow-up question towards the same sentences."""
         ev = self.evidence
@@ -171,8 +193,12 @@ class ExtractiveAnswerer:
         slot_ok, short = self._slot(q, clause, sentence)
         focus = uni_c
         if short is not None:  # a figure: rank clauses by the words around the figure itself
-            focus = self._cover(q.content, _token_forms(self.article.text[max(clause.start, short[0] - _WINDOW):
-                                                                          min(clause.end, short[1] + _WINDOW)])[form])
+            focus = self._cover(
+                q.content,
+                _token_forms(
+                    self.article.text[max(clause.start, short[0] - _WINDOW) : min(clause.end, short[1] + _WINDOW)]
+                )[form],
+            )
         # numbers the question names ("2010 – 2015", "năm 2022") must stand near the answer
         slot_ok = slot_ok and all(n in paragraph for n in q.numbers)
         if q.names and all(n in fold(sentence) for n in q.names):
@@ -225,6 +251,7 @@ class ExtractiveAnswerer:
         # share most words with the question
         form = "folded" if q.folded else "exact"
         text = self.article.text
+
         def near(m: Mention) -> float:
             window = text[max(clause.start, m.start - _WINDOW) : min(clause.end, m.end + _WINDOW)]
             score = self._cover(q.content, _token_forms(window)[form])
@@ -235,6 +262,7 @@ class ExtractiveAnswerer:
                 before = [fold(w) for w in re.findall(r"\w+", text[max(clause.start, m.start - 40) : m.start])][-3:]
                 score += len(head & (set(before) | set(m.after[:3]))) / max(1, len(head))
             return score
+
         best = max(range(len(options)), key=lambda i: (near(options[i]), -i))
         return short_span(options[best], units[best] if q.unit else 0), near(options[best])
 
@@ -264,8 +292,14 @@ class ExtractiveAnswerer:
 
     # --- composing -------------------------------------------------------------------------
 
-    def _compose(self, q: QuestionAnalysis, best: Candidate, lang: str, passages: list[Passage],
-                 chunk_of: dict[tuple[int, int], str]) -> Answer:
+    def _compose(
+        self,
+        q: QuestionAnalysis,
+        best: Candidate,
+        lang: str,
+        passages: list[Passage],
+        chunk_of: dict[tuple[int, int], str],
+    ) -> Answer:
         clause = best.clause
         if q.kind == "list" or (len(clause.text) < 40 and best.short is None):
             sent = self.article.sentences[clause.sentence]
@@ -292,8 +326,9 @@ class ExtractiveAnswerer:
         lead_par = art.part("lead")
         if q.kind == "meta_topic" and lead_par is not None:
             first = next(s for s in art.sentences if s.paragraph == lead_par.index)
-            cites.append(Citation(2, chunk_of_span(chunk_of, first.start, first.end), first.text, first.start,
-                                  first.end))
+            cites.append(
+                Citation(2, chunk_of_span(chunk_of, first.start, first.end), first.text, first.start, first.end)
+            )
         lead = MESSAGES[lang][q.kind].format(short=short)
         text = lead + " ".join(f"“{c.text}” [{c.n}]" for c in cites)
         return text, cites, short or par.text

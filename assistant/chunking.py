@@ -115,9 +115,7 @@ def chunk_article(
         for first, last in _pack(article.text, units, config, count):
             start, end = units[first][1], units[last][2]
             ids = tuple(dict.fromkeys(u[0] for u in units[first : last + 1]))
-            chunks.append(
-                Chunk(f"c{len(chunks):03d}", article.text[start:end], par.index, start, end, par.kind, ids)
-            )
+            chunks.append(Chunk(f"c{len(chunks):03d}", article.text[start:end], par.index, start, end, par.kind, ids))
     return chunks
 
 

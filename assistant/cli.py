@@ -201,7 +201,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-def Assistant_load(args: argparse.Namespace) -> Any:  # noqa: N802 - kept next to its only caller
+def Assistant_load(args: argparse.Namespace) -> Any:
     from .core import Assistant
 
     return Assistant.load(args.index_dir, args.model, llm=getattr(args, "llm", None), announce=_say(args))
@@ -231,7 +231,14 @@ def cmd_download_model(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"build": cmd_build, "retrieve": cmd_retrieve, "ask": cmd_ask, "eval": cmd_eval, "info": cmd_info, "download-model": cmd_download_model}
+COMMANDS = {
+    "build": cmd_build,
+    "retrieve": cmd_retrieve,
+    "ask": cmd_ask,
+    "eval": cmd_eval,
+    "info": cmd_info,
+    "download-model": cmd_download_model,
+}
 
 
 # --- `assistant chat`: the web chat (the `ui` package; Gradio is imported only here) ---------

@@ -37,12 +37,29 @@ LOWER_IS_BETTER = {"false_refusal", "answer_chars"}
 
 def run_case(bot: Any, case: TestCase, ks: Sequence[int], mode: str, answerer: str | None) -> dict[str, Any]:
     """Evaluate one question; every value is plain data for per_question.jsonl."""
-    rec: dict[str, Any] = {"id": case.id, "question": case.question, "type": case.type, "variant": case.variant,
-                           "split": case.split, "answerable": case.answerable, "gold": list(case.answers)}
+    rec: dict[str, Any] = {
+        "id": case.id,
+        "question": case.question,
+        "type": case.type,
+        "variant": case.variant,
+        "split": case.split,
+        "answerable": case.answerable,
+        "gold": list(case.answers),
+    }
     ranked = bot.retrieve(case.question, k=max(ks), mode=mode)
     answer = bot.ask(case.question, mode=mode, answerer=answerer)
-    rec["passages"] = [{"chunk_id": p.chunk_id, "rank": p.rank, "score": p.score, "start": p.start, "end": p.end,
-                        "article": p.article, "text": p.text} for p in ranked]
+    rec["passages"] = [
+        {
+            "chunk_id": p.chunk_id,
+            "rank": p.rank,
+            "score": p.score,
+            "start": p.start,
+            "end": p.end,
+            "article": p.article,
+            "text": p.text,
+        }
+        for p in ranked
+    ]
     rec["answer"] = answer.text
     rec["answered"] = answer.answered
     rec["short_answer"] = answer.short_answer
@@ -51,8 +68,11 @@ def run_case(bot: Any, case: TestCase, ks: Sequence[int], mode: str, answerer: s
     rec["timings_ms"] = answer.timings_ms
     m: dict[str, float | None] = {}
     texts = [a.text for a in bot.articles]
-    m["citation_verbatim"] = (sum(texts[c.article][c.start : c.end] == c.text for c in answer.citations)
-                              / len(answer.citations)) if answer.citations else None
+    m["citation_verbatim"] = (
+        (sum(texts[c.article][c.start : c.end] == c.text for c in answer.citations) / len(answer.citations))
+        if answer.citations
+        else None
+    )
     quoted = " ".join(c.text for c in answer.citations)
     if case.answerable:
         spans = _spans(texts, case.evidence)
@@ -60,24 +80,36 @@ def run_case(bot: Any, case: TestCase, ks: Sequence[int], mode: str, answerer: s
         for k in ks:
             m[f"hit@{k}"] = hit_at(rel, k)
             m[f"recall@{k}"] = recall_at(rel, k)
-        n_rel = sum(any(covers(c.start, c.end, s) for s in spans[1]) for c, a in
-                    zip(bot.stored.chunks, bot.stored.chunk_articles) if a == spans[0])
+        n_rel = sum(
+            any(covers(c.start, c.end, s) for s in spans[1])
+            for c, a in zip(bot.stored.chunks, bot.stored.chunk_articles)
+            if a == spans[0]
+        )
         m["mrr@10"] = mrr_at(rel, 10)
         m["ndcg@10"] = ndcg_at(rel, n_rel, 10)
         short = answer.short_answer or quoted
         m["em"] = exact_match(short, case.answers) if answer.answered else 0.0
         m["f1"] = f1_score(short, case.answers) if answer.answered else 0.0
-        m["contains"] = contains_gold(quoted + " " + (answer.short_answer or ""), case.answers) if answer.answered \
-            else 0.0
+        m["contains"] = (
+            contains_gold(quoted + " " + (answer.short_answer or ""), case.answers) if answer.answered else 0.0
+        )
         m["answer_chars"] = float(len(quoted)) if answer.answered else None
         m["correct"] = float(answer.answered and m["contains"] == 1.0)
         m["false_refusal"] = float(not answer.answered)
         cites = [(c.start, c.end) for c in answer.citations if c.article == spans[0]]
-        m["evidence_cited"] = float(any(covers(s, e, span) for s, e in cites for span in spans[1])) \
-            if answer.answered else None
+        m["evidence_cited"] = (
+            float(any(covers(s, e, span) for s, e in cites for span in spans[1])) if answer.answered else None
+        )
         retrieved = hit_at(rel, len(answer.passages) or 4)
-        rec["failure"] = ("false_refusal" if not answer.answered else None if m["correct"] else
-                          "retrieval_miss" if not retrieved else "wrong_answer")
+        rec["failure"] = (
+            "false_refusal"
+            if not answer.answered
+            else None
+            if m["correct"]
+            else "retrieval_miss"
+            if not retrieved
+            else "wrong_answer"
+        )
     else:
         m["abstention"] = float(not answer.answered)
         rec["failure"] = "answered_unanswerable" if answer.answered else None
@@ -99,8 +131,15 @@ def _spans(texts: list[str], quotes: Sequence[str]) -> tuple[int, list[tuple[int
     raise ValueError(str(last))
 
 
-def run(bot: Any, cases: Sequence[TestCase], *, ks: Sequence[int] = DEFAULT_KS, mode: str = "hybrid",
-        answerer: str | None = None, progress: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
+def run(
+    bot: Any,
+    cases: Sequence[TestCase],
+    *,
+    ks: Sequence[int] = DEFAULT_KS,
+    mode: str = "hybrid",
+    answerer: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[dict[str, Any]]:
     records = []
     for i, case in enumerate(cases, start=1):
         records.append(run_case(bot, case, ks, mode, answerer))
@@ -151,8 +190,11 @@ def summarize(records: Sequence[dict[str, Any]], config: dict[str, Any], testset
         "config": config,
         "embedder": bot.info()["embedder_config"],
         "article_sha256": [a.sha256 for a in bot.articles],
-        "testset": {"path": str(testset), "sha256": hashlib.sha256(Path(testset).read_bytes()).hexdigest(),
-                    "questions": len(records)},
+        "testset": {
+            "path": str(testset),
+            "sha256": hashlib.sha256(Path(testset).read_bytes()).hexdigest(),
+            "questions": len(records),
+        },
         "versions": {"assistant": __version__, **(bot.stored.manifest.get("versions") or {})},
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }

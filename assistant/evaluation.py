@@ -56,10 +56,14 @@ def load_testset(path: str | Path, split: str | None = None) -> list[TestCase]:
             evidence = rec.get("evidence")
             evidence = [] if evidence is None else [evidence] if isinstance(evidence, str) else list(evidence)
             case = TestCase(
-                id=str(rec.get("id", f"line{lineno}")), question=rec["question"],
-                answers=tuple(rec.get("answers") or ()), evidence=tuple(evidence),
-                answerable=bool(rec.get("answerable", bool(rec.get("answers")))), type=str(rec.get("type", "other")),
-                variant=str(rec.get("variant", "vi")), split=str(rec.get("split", "dev")),
+                id=str(rec.get("id", f"line{lineno}")),
+                question=rec["question"],
+                answers=tuple(rec.get("answers") or ()),
+                evidence=tuple(evidence),
+                answerable=bool(rec.get("answerable", bool(rec.get("answers")))),
+                type=str(rec.get("type", "other")),
+                variant=str(rec.get("variant", "vi")),
+                split=str(rec.get("split", "dev")),
                 extra={k: v for k, v in rec.items() if k not in TestCase.__dataclass_fields__},
             )
         except (json.JSONDecodeError, KeyError, TypeError) as err:

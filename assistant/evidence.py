@@ -19,9 +19,23 @@ from .text import canonical_tones, fold
 _SYLL = re.compile(r"\w+")
 # a number (1.000, 3,5, 95%) and up to 6 following syllables, stopping at punctuation
 _MENTION = re.compile(r"(?<![\w/.,])(\d+(?:[.,]\d+)*%?)(?![\w/])((?:[ \t]+[^\W\d]\w*){0,6})")
-_PERSON_NOUNS = frozenset(["dang vien", "dong chi", "quan chung", "can bo", "chien sy", "chien si", "nguoi",
-                           "doan vien", "hoi vien", "thanh vien"])
-_TRAILING_STOP = frozenset("ve cho cua va voi trong tai o la de thi ma cac nhung da duoc".split())
+_PERSON_NOUNS = frozenset(
+    [
+        "dang vien",
+        "dong chi",
+        "quan chung",
+        "can bo",
+        "chien sy",
+        "chien si",
+        "nguoi",
+        "doan vien",
+        "hoi vien",
+        "thanh vien",
+    ]
+)
+_TRAILING_STOP = frozenset(
+    ["ve", "cho", "cua", "va", "voi", "trong", "tai", "o", "la", "de", "thi", "ma", "cac", "nhung", "da", "duoc"]
+)
 
 
 @dataclass(frozen=True)
@@ -102,7 +116,29 @@ def _mention(m: re.Match[str]) -> Mention:
 
 
 # Words that still belong to a counted noun phrase after its unit ("đảng viên mới trở lên").
-_MODIFIERS = frozenset("moi cu tro len uu tu chinh thuc du bi nu nam tre gia tuoi dang vien dong chi".split())
+_MODIFIERS = frozenset(
+    [
+        "moi",
+        "cu",
+        "tro",
+        "len",
+        "uu",
+        "tu",
+        "chinh",
+        "thuc",
+        "du",
+        "bi",
+        "nu",
+        "nam",
+        "tre",
+        "gia",
+        "tuoi",
+        "dang",
+        "vien",
+        "dong",
+        "chi",
+    ]
+)
 
 
 def short_span(mention: Mention, unit_len: int, extra: int = 3) -> tuple[int, int]:

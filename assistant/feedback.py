@@ -26,12 +26,16 @@ def feedback_to_testset(feedback: Path, out_dir: Path) -> tuple[Path, int]:
             answered = bool(rec.get("answered"))
             quote = cites[0]["text"] if cites else None
             case = {
-                "id": f"fb{i:04d}", "question": rec.get("question", ""),
+                "id": f"fb{i:04d}",
+                "question": rec.get("question", ""),
                 "answers": [rec.get("short_answer") or quote] if liked and answered and quote else [],
                 "evidence": quote if liked and answered else None,
                 "answerable": answered if liked else True,
                 "type": "unanswerable" if liked and not answered else "feedback",
-                "split": "dev", "needs_review": True, "liked": liked, "answer_given": rec.get("answer", ""),
+                "split": "dev",
+                "needs_review": True,
+                "liked": liked,
+                "answer_given": rec.get("answer", ""),
             }
             fh.write(json.dumps(case, ensure_ascii=False) + "\n")
             count += 1

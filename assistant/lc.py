@@ -27,7 +27,6 @@ class AssistantRetriever(BaseRetriever):
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         passages = self.assistant.retrieve(query, k=self.k, mode=self.mode)
         return [
-            Document(page_content=p.text, metadata={k: v for k, v in p.to_dict().items() if k != "text"},
-                     id=p.chunk_id)
+            Document(page_content=p.text, metadata={k: v for k, v in p.to_dict().items() if k != "text"}, id=p.chunk_id)
             for p in passages
         ]

@@ -20,11 +20,124 @@ from .text import canonical_tones, fold
 
 # Function words and question words, with diacritics. They never count as content.
 STOPWORDS = frozenset(
-    """à ạ ai anh bao nhiêu đâu lâu bấy bị bởi các cái cần cho chứ có của cũng đã đang để đến đều đó được gì hả hay hoặc
-    khi không là làm lại lên mà mấy mình một mỗi nào này nè nếu nhiều như những nơi nói ở ông ra rồi sao sẽ
-    tại thế thì thôi trên trong từ và vẫn về vì với vừa xem hãy hỏi cho biết
-    what who whom whose which when where why how many much is are was were the of in on for to and
-    does did do by with about from that this it its their there as at be been has have had""".split()
+    [
+        "à",
+        "ạ",
+        "ai",
+        "anh",
+        "bao",
+        "nhiêu",
+        "đâu",
+        "lâu",
+        "bấy",
+        "bị",
+        "bởi",
+        "các",
+        "cái",
+        "cần",
+        "cho",
+        "chứ",
+        "có",
+        "của",
+        "cũng",
+        "đã",
+        "đang",
+        "để",
+        "đến",
+        "đều",
+        "đó",
+        "được",
+        "gì",
+        "hả",
+        "hay",
+        "hoặc",
+        "khi",
+        "không",
+        "là",
+        "làm",
+        "lại",
+        "lên",
+        "mà",
+        "mấy",
+        "mình",
+        "một",
+        "mỗi",
+        "nào",
+        "này",
+        "nè",
+        "nếu",
+        "nhiều",
+        "như",
+        "những",
+        "nơi",
+        "nói",
+        "ở",
+        "ông",
+        "ra",
+        "rồi",
+        "sao",
+        "sẽ",
+        "tại",
+        "thế",
+        "thì",
+        "thôi",
+        "trên",
+        "trong",
+        "từ",
+        "và",
+        "vẫn",
+        "về",
+        "vì",
+        "với",
+        "vừa",
+        "xem",
+        "hãy",
+        "hỏi",
+        "cho",
+        "biết",
+        "what",
+        "who",
+        "whom",
+        "whose",
+        "which",
+        "when",
+        "where",
+        "why",
+        "how",
+        "many",
+        "much",
+        "is",
+        "are",
+        "was",
+        "were",
+        "the",
+        "of",
+        "in",
+        "on",
+        "for",
+        "to",
+        "and",
+        "does",
+        "did",
+        "do",
+        "by",
+        "with",
+        "about",
+        "from",
+        "that",
+        "this",
+        "it",
+        "its",
+        "their",
+        "there",
+        "as",
+        "at",
+        "be",
+        "been",
+        "has",
+        "have",
+        "had",
+    ]
 )
 # Phrases that frame a question rather than name its facts ("tỷ lệ ... là bao nhiêu",
 # "nhằm mục đích gì", "giữ chức vụ gì", "trong giai đoạn nào"): general question
@@ -39,35 +152,98 @@ _FRAMING_FOLDED = tuple(tuple(fold(w) for w in p) for p in FRAMING)
 
 # Folded forms of stopwords that are also folded forms of content words ("chi" is "chỉ"
 # and "chi bộ", "the" is "thế" and "thẻ"): without diacritics they must stay content.
-_AMBIGUOUS = frozenset("chi can bi the tu minh cung lam tai vi dang moi co de da den ve la ra nhu".split())
+_AMBIGUOUS = frozenset(
+    [
+        "chi",
+        "can",
+        "bi",
+        "the",
+        "tu",
+        "minh",
+        "cung",
+        "lam",
+        "tai",
+        "vi",
+        "dang",
+        "moi",
+        "co",
+        "de",
+        "da",
+        "den",
+        "ve",
+        "la",
+        "ra",
+        "nhu",
+    ]
+)
 FOLDED_STOPWORDS = frozenset(fold(w) for w in STOPWORDS) - _AMBIGUOUS
 
 # Cue phrases (folded) -> kind, checked in order; the first match wins.
 KIND_CUES: list[tuple[str, str]] = [
-    (r"\b(tac gia|nguoi viet|ai viet|phong vien|but danh|author|who wrote|written by|chup|photographer)\b"
-     r"|\b(anh|photo)\b.*\b(ai|who)\b", "meta_author"),
+    (
+        r"\b(tac gia|nguoi viet|ai viet|phong vien|but danh|author|who wrote|written by|chup|photographer)\b"
+        r"|\b(anh|photo)\b.*\b(ai|who)\b",
+        "meta_author",
+    ),
     (r"\b(tieu de|ten bai|title|headline)\b", "meta_title"),
-    (r"\b(bai (viet|bao)( nay)?|article|story)\b.*\b(xuat ban|ngay nao|thu may|nam nao|khi nao|published|date|when|"
-     r"dang (ngay|vao|luc|khi|nam))\b", "meta_date"),
-    (r"^(?!.*\b(nao|ai|bao nhieu|which|who|how many)\b)(.*\b(bai (viet|bao)( nay)?|article|story)\b.*"
-     r"\b(noi ve|chu de|noi dung chinh|de cap|about|topic)\b|.*\b(noi dung chinh|chu de)\b.*\b(bai (viet|bao)|article)\b)",
-     "meta_topic"),
-    (r"\b(bao lau|khi nao|bao gio|ngay nao|nam nao|thang nao|nhiem ky nao|thoi gian nao|khoang thoi gian|"
-     r"luc nao|thoi diem nao|tan suat|when|what year|which year|how long|which term|how often)\b", "date"),
+    (
+        r"\b(bai (viet|bao)( nay)?|article|story)\b.*\b(xuat ban|ngay nao|thu may|nam nao|khi nao|published|date|when|"
+        r"dang (ngay|vao|luc|khi|nam))\b",
+        "meta_date",
+    ),
+    (
+        r"^(?!.*\b(nao|ai|bao nhieu|which|who|how many)\b)(.*\b(bai (viet|bao)( nay)?|article|story)\b.*"
+        r"\b(noi ve|chu de|noi dung chinh|de cap|about|topic)\b"
+        r"|.*\b(noi dung chinh|chu de)\b.*\b(bai (viet|bao)|article)\b)",
+        "meta_topic",
+    ),
+    (
+        r"\b(bao lau|khi nao|bao gio|ngay nao|nam nao|thang nao|nhiem ky nao|thoi gian nao|khoang thoi gian|"
+        r"luc nao|thoi diem nao|tan suat|when|what year|which year|how long|which term|how often)\b",
+        "date",
+    ),
     (r"\b(bao nhieu|may|how many|how much|so luong|ty le|percentage|percent)\b", "number"),
     (r"\b(o dau|noi nao|tinh nao|dia phuong nao|where|which province)\b", "place"),
-    (r"\b(ai|nguoi nao|dong chi nao|can bo nao|who|whom)\b|\b(chuc vu|cap bac|quan ham|chuc danh|position|rank)\b", "person"),
+    (
+        r"\b(ai|nguoi nao|dong chi nao|can bo nao|who|whom)\b|\b(chuc vu|cap bac|quan ham|chuc danh|position|rank)\b",
+        "person",
+    ),
     (r"\b(tai sao|vi sao|vi ly do gi|nham muc dich gi|de lam gi|muc dich|nham|ly do|why|purpose)\b", "reason"),
     (r"\b(nhu the nao|the nao|lam sao|bang cach nao|ra sao|how)\b", "method"),
     (r"\bnhung\b.*\b(nao|gi)\b|\bcac \w+ nao\b|\b(gom|bao gom|liet ke|which|what are)\b", "list"),
 ]
 # Classifiers count anything ("mấy chiếc", "bao nhiêu cái"); "người"/"vị" count people.
-_CLASSIFIERS = frozenset("chiec cai con nguoi vi lan".split())
-_UNIT_STOP = frozenset("duoc da se trong la cua cho vao tro len khi o tai va vua moi nay do bao nhieu".split())
+_CLASSIFIERS = frozenset(["chiec", "cai", "con", "nguoi", "vi", "lan"])
+_UNIT_STOP = frozenset(
+    [
+        "duoc",
+        "da",
+        "se",
+        "trong",
+        "la",
+        "cua",
+        "cho",
+        "vao",
+        "tro",
+        "len",
+        "khi",
+        "o",
+        "tai",
+        "va",
+        "vua",
+        "moi",
+        "nay",
+        "do",
+        "bao",
+        "nhieu",
+    ]
+)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*%?")
-_TITLED = re.compile(r"(?i:\b(?:ông|bà|anh|chị|đồng chí|đại tá|thượng tá|trung tá|thiếu tá|thiếu tướng|trung tướng|"
-                     r"ong|ba|dong chi|dai ta|thuong ta|trung ta|thieu ta|thieu tuong|trung tuong))\s+"
-                     r"([A-ZĐ][\wÀ-ỹ]*(?:\s+[A-ZĐ][\wÀ-ỹ]*)*)")
+_TITLED = re.compile(
+    r"(?i:\b(?:ông|bà|anh|chị|đồng chí|đại tá|thượng tá|trung tá|thiếu tá|thiếu tướng|trung tướng|"
+    r"ong|ba|dong chi|dai ta|thuong ta|trung ta|thieu ta|thieu tuong|trung tuong))\s+"
+    r"([A-ZĐ][\wÀ-ỹ]*(?:\s+[A-ZĐ][\wÀ-ỹ]*)*)"
+)
 _NAME = re.compile(r"(?:[A-ZĐ][\wÀ-ỹ]*\s+){1,4}[A-ZĐ][\wÀ-ỹ]*")
 
 
@@ -88,8 +264,27 @@ class QuestionAnalysis:
         return self.kind.startswith("meta_")
 
 
-_EN_STOP = frozenset("the a an".split())
-_EN_WORDS = frozenset("what who which when where why how many much does did is are the of article".split())
+_EN_STOP = frozenset(["the", "a", "an"])
+_EN_WORDS = frozenset(
+    [
+        "what",
+        "who",
+        "which",
+        "when",
+        "where",
+        "why",
+        "how",
+        "many",
+        "much",
+        "does",
+        "did",
+        "is",
+        "are",
+        "the",
+        "of",
+        "article",
+    ]
+)
 
 
 def analyse(question: str) -> QuestionAnalysis:
@@ -110,30 +305,53 @@ def analyse(question: str) -> QuestionAnalysis:
                 keep[i : i + len(phrase)] = [False] * len(phrase)
     content = tuple(s for s, k in zip(sylls, keep) if k)
     bigrams = tuple(f"{a}_{b}" for (a, ka), (b, kb) in zip(zip(sylls, keep), zip(sylls[1:], keep[1:])) if ka and kb)
-    names = tuple(strip_honorific(fold(m.group(0))) for m in _NAME.finditer(text)
-                  if m.start() > 0 or " " in m.group(0).strip())
+    names = tuple(
+        strip_honorific(fold(m.group(0))) for m in _NAME.finditer(text) if m.start() > 0 or " " in m.group(0).strip()
+    )
     # "ông Khình", "Đại tá Sang": a title or honorific makes one capitalised word a name
     titled = tuple(fold(m.group(1)) for m in _TITLED.finditer(text))
     return QuestionAnalysis(
-        text=question, kind=kind, content=content, bigrams=bigrams, folded=no_marks,
+        text=question,
+        kind=kind,
+        content=content,
+        bigrams=bigrams,
+        folded=no_marks,
         unit=_unit(fsylls, sylls) if kind == "number" else (),
         numbers=tuple(_NUMBER.findall(text)),
-        names=tuple(dict.fromkeys([n for n in names if len(n.split()) >= 2] + list(titled))), english=english,
+        names=tuple(dict.fromkeys([n for n in names if len(n.split()) >= 2] + list(titled))),
+        english=english,
     )
 
 
-_HONORIFICS = ("ong ", "ba ", "anh ", "chi ", "dong chi ", "dai ta ", "thuong ta ", "trung ta ", "thieu ta ",
-               "thieu tuong ", "trung tuong ", "dai tuong ", "giam doc ", "bi thu ", "tinh ", "huyen ", "xa ")
+_HONORIFICS = (
+    "ong ",
+    "ba ",
+    "anh ",
+    "chi ",
+    "dong chi ",
+    "dai ta ",
+    "thuong ta ",
+    "trung ta ",
+    "thieu ta ",
+    "thieu tuong ",
+    "trung tuong ",
+    "dai tuong ",
+    "giam doc ",
+    "bi thu ",
+    "tinh ",
+    "huyen ",
+    "xa ",
+)
 
 
 def strip_honorific(name: str) -> str:
-    """"ong bui xuan sang" -> "bui xuan sang": titles are not part of a name."""
+    """ "ong bui xuan sang" -> "bui xuan sang": titles are not part of a name."""
     changed = True
     while changed:
         changed = False
         for prefix in _HONORIFICS:
             if name.startswith(prefix) and len(name) > len(prefix):
-                name, changed = name[len(prefix):], True
+                name, changed = name[len(prefix) :], True
     return name
 
 

@@ -78,8 +78,11 @@ def has_diacritics(text: str) -> bool:
 # Abbreviations after which a period does not end a sentence (compared case-sensitively
 # on the token before the period, so "TP." and "Tp." both appear).
 ABBREVIATIONS = frozenset(
-    """TP Tp ThS Ths TS GS PGS BS CN KS NCS Th.S GS.TS PGS.TS TS.BS ThS.BS Q P TT Tr tr
-    St Mr Mrs Ms Dr Prof No Co Ltd Inc UBND HĐND ĐBQH v.v vv""".split()
+    [
+    "TP", "Tp", "ThS", "Ths", "TS", "GS", "PGS", "BS", "CN", "KS", "NCS", "Th.S", "GS.TS", "PGS.TS", "TS.BS",
+    "ThS.BS", "Q", "P", "TT", "Tr", "tr", "St", "Mr", "Mrs", "Ms", "Dr", "Prof", "No", "Co", "Ltd", "Inc",
+    "UBND", "HĐND", "ĐBQH", "v.v", "vv",
+    ]
 )
 _ENDERS = ".!?…"
 _CLOSERS = "\"'”’»)]"

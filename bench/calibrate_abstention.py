@@ -40,8 +40,14 @@ def collect(bot: Assistant, split: str) -> list[dict]:
         answer = bot.ask(case.question)
         text = " ".join(c.text for c in answer.citations) + " " + (answer.short_answer or "")
         correct_if_answered = any(g in text for g in case.answers)
-        rows.append({"id": case.id, "answerable": case.answerable, "features": feats,
-                     "correct_if_answered": correct_if_answered})
+        rows.append(
+            {
+                "id": case.id,
+                "answerable": case.answerable,
+                "features": feats,
+                "correct_if_answered": correct_if_answered,
+            }
+        )
     return rows
 
 
@@ -62,25 +68,37 @@ def main() -> None:
     args = ap.parse_args()
     bot = Assistant.load(announce=lambda m: None)
     dev = collect(bot, "dev")
-    grid = [AbstentionConfig(s / 100, f / 100, m / 100)
-            for s, f, m in itertools.product(range(30, 81, 5), range(30, 71, 2), (15, 20, 25, 30, 40, 50))]
+    grid = [
+        AbstentionConfig(s / 100, f / 100, m / 100)
+        for s, f, m in itertools.product(range(30, 81, 5), range(30, 71, 2), (15, 20, 25, 30, 40, 50))
+    ]
     table = [(c, rates(dev, c)) for c in grid]
     feasible = [(c, r) for c, r in table if r["abstention"] >= 0.90] or table
-    chosen = min(feasible, key=lambda cr: (round(cr[1]["false_refusal"] + 1 - cr[1]["abstention"], 6),
-                                           -cr[1]["correct"], cr[0].min_support, cr[0].min_support_figure,
-                                           -cr[0].max_missing))[0]
+    chosen = min(
+        feasible,
+        key=lambda cr: (
+            round(cr[1]["false_refusal"] + 1 - cr[1]["abstention"], 6),
+            -cr[1]["correct"],
+            cr[0].min_support,
+            cr[0].min_support_figure,
+            -cr[0].max_missing,
+        ),
+    )[0]
     print(f"dev: {sum(r['answerable'] for r in dev)} answerable, {sum(not r['answerable'] for r in dev)} unanswerable")
     print("trade-off on dev (min_support sweep at the chosen figure/missing bars):")
     print(" min_support  abstention  false_refusal  correct")
     for s in range(30, 81, 5):
         r = rates(dev, AbstentionConfig(s / 100, chosen.min_support_figure, chosen.max_missing))
-        print(f"    {s / 100:.2f}       {r['abstention']:.3f}        {r['false_refusal']:.3f}        {r['correct']:.3f}")
+        print(
+            f"    {s / 100:.2f}       {r['abstention']:.3f}        {r['false_refusal']:.3f}        {r['correct']:.3f}"
+        )
     print("chosen:", chosen, rates(dev, chosen))
     held = collect(bot, "heldout")
     print("held-out with the chosen setting:", rates(held, chosen))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"chosen": chosen.__dict__, "dev": rates(dev, chosen),
-                                          "heldout": rates(held, chosen)}, indent=2))
+    Path(args.out).write_text(
+        json.dumps({"chosen": chosen.__dict__, "dev": rates(dev, chosen), "heldout": rates(held, chosen)}, indent=2)
+    )
 
 
 if __name__ == "__main__":

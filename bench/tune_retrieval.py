@@ -42,22 +42,43 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for max_tokens, overlap in itertools.product((48, 64, 96, 128, 160, 256), (0, 1)):
-            base = Assistant.build([bundled_article()], Path(tmp) / f"i{max_tokens}-{overlap}", args.embedder,
-                                   chunking=ChunkingConfig(max_tokens, overlap), announce=lambda m: None)
+            base = Assistant.build(
+                [bundled_article()],
+                Path(tmp) / f"i{max_tokens}-{overlap}",
+                args.embedder,
+                chunking=ChunkingConfig(max_tokens, overlap),
+                announce=lambda m: None,
+            )
             for mode in ("dense", "lexical"):
                 rows.append({"max_tokens": max_tokens, "overlap": overlap, "mode": mode, **score(base, dev, mode)})
             for wd, wl, k in itertools.product((0.25, 0.5, 1.0), (0.5, 1.0), (5, 20, 60)):
                 base.searcher.fusion = FusionConfig(dense_weight=wd, lexical_weight=wl, rrf_k=k)
-                rows.append({"max_tokens": max_tokens, "overlap": overlap, "mode": f"hybrid d{wd} l{wl} k{k}",
-                             "dense_weight": wd, "lexical_weight": wl, "rrf_k": k, **score(base, dev, "hybrid")})
+                rows.append(
+                    {
+                        "max_tokens": max_tokens,
+                        "overlap": overlap,
+                        "mode": f"hybrid d{wd} l{wl} k{k}",
+                        "dense_weight": wd,
+                        "lexical_weight": wl,
+                        "rrf_k": k,
+                        **score(base, dev, "hybrid"),
+                    }
+                )
         rows.sort(key=lambda r: (-r["hit@3"], -r["hit@1"], -r["mrr@10"]))
         print(f"dev: {len(dev)} answerable Vietnamese questions")
         for r in rows[:25]:
-            print(f"{r['max_tokens']:>4} ov{r['overlap']} {r['mode']:<24} hit@1 {r['hit@1']:.3f} "
-                  f"hit@3 {r['hit@3']:.3f} mrr {r['mrr@10']:.3f}")
+            print(
+                f"{r['max_tokens']:>4} ov{r['overlap']} {r['mode']:<24} hit@1 {r['hit@1']:.3f} "
+                f"hit@3 {r['hit@3']:.3f} mrr {r['mrr@10']:.3f}"
+            )
         best = rows[0]
-        bot = Assistant.build([bundled_article()], Path(tmp) / "best", args.embedder,
-                              chunking=ChunkingConfig(best["max_tokens"], best["overlap"]), announce=lambda m: None)
+        bot = Assistant.build(
+            [bundled_article()],
+            Path(tmp) / "best",
+            args.embedder,
+            chunking=ChunkingConfig(best["max_tokens"], best["overlap"]),
+            announce=lambda m: None,
+        )
         mode = "hybrid" if best["mode"].startswith("hybrid") else best["mode"]
         if mode == "hybrid":
             bot.searcher.fusion = FusionConfig(best["dense_weight"], best["lexical_weight"], best["rrf_k"])

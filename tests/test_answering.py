@@ -11,8 +11,9 @@ from assistant.question import analyse
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
-    return Assistant.build([bundled_article()], tmp_path_factory.mktemp("ans") / "idx", "offline",
-                           announce=lambda m: None)
+    return Assistant.build(
+        [bundled_article()], tmp_path_factory.mktemp("ans") / "idx", "offline", announce=lambda m: None
+    )
 
 
 def verbatim(bot: Assistant, answer) -> bool:  # type: ignore[no-untyped-def]
@@ -47,8 +48,11 @@ def test_person_and_title(bot: Assistant) -> None:
 
 @pytest.mark.parametrize(
     ("question", "expected"),
-    [("Ai là tác giả bài viết?", "NÔNG ĐÌNH QUANG"), ("Bai bao duoc dang ngay nao?", "02/12/2022"),
-     ("Tiêu đề bài viết là gì?", "Đảng bộ Công an tỉnh chú trọng phát triển Đảng")],
+    [
+        ("Ai là tác giả bài viết?", "NÔNG ĐÌNH QUANG"),
+        ("Bai bao duoc dang ngay nao?", "02/12/2022"),
+        ("Tiêu đề bài viết là gì?", "Đảng bộ Công an tỉnh chú trọng phát triển Đảng"),
+    ],
 )
 def test_questions_about_the_article_use_its_metadata(bot: Assistant, question: str, expected: str) -> None:
     answer = bot.ask(question)
@@ -82,8 +86,12 @@ def test_english_question_is_answered_in_english_with_vietnamese_quote(bot: Assi
 
 
 def test_follow_up_carries_the_previous_topic(bot: Assistant) -> None:
-    history = [("Chi bộ của Đại tá Bùi Xuân Sang kết nạp được bao nhiêu đảng viên mới?",
-                "108 đảng viên mới. Bài viết nêu: “chi bộ đã kết nạp được 108 đảng viên mới” [1]")]
+    history = [
+        (
+            "Chi bộ của Đại tá Bùi Xuân Sang kết nạp được bao nhiêu đảng viên mới?",
+            "108 đảng viên mới. Bài viết nêu: “chi bộ đã kết nạp được 108 đảng viên mới” [1]",
+        )
+    ]
     answer = bot.ask("Trong bao lâu?", history=history)
     assert answer.answered
     assert "5 năm qua" in answer.citations[0].text
@@ -114,9 +122,11 @@ def test_question_analysis_is_accent_insensitive() -> None:
 
 @pytest.mark.parametrize(
     ("question", "short"),
-    [("Thư viện có bao nhiêu đầu sách?", "2.000 đầu sách"),
-     ("Kinh phí xây thư viện là bao nhiêu?", "450 triệu đồng"),
-     ("Mỗi tuần học sinh đọc sách mấy tiết?", "2 tiết")],
+    [
+        ("Thư viện có bao nhiêu đầu sách?", "2.000 đầu sách"),
+        ("Kinh phí xây thư viện là bao nhiêu?", "450 triệu đồng"),
+        ("Mỗi tuần học sinh đọc sách mấy tiết?", "2 tiết"),
+    ],
 )
 def test_another_article_gets_the_figure_next_to_its_noun(tmp_path, question: str, short: str) -> None:  # type: ignore[no-untyped-def]
     from .conftest import SMALL_ARTICLE

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Assistant
-from assistant import eval_run, report
+from assistant import Assistant, eval_run, report
 from assistant.cli import main
 from assistant.evaluation import (
     bootstrap_ci,
@@ -75,8 +74,9 @@ def test_bootstrap_interval_is_stable_and_brackets_the_mean() -> None:
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
-    return Assistant.build([bundled_article()], tmp_path_factory.mktemp("eval") / "idx", "offline",
-                           announce=lambda m: None)
+    return Assistant.build(
+        [bundled_article()], tmp_path_factory.mktemp("eval") / "idx", "offline", announce=lambda m: None
+    )
 
 
 @pytest.fixture(scope="module")
@@ -103,10 +103,18 @@ def test_quality_floor(bot: Assistant, records: list[dict]) -> None:
     summary = eval_run.summarize(records, {"mode": "hybrid"}, bundled_testset(), bot)
     overall = summary["overall"]
     assert overall["citation_verbatim"]["value"] == 1.0
-    failures = eval_run.check_bounds(summary, [
-        "dev:hit@3=0.95", "heldout:hit@3=0.95", "dev:correct=0.85", "heldout:correct=0.70",
-        "dev:abstention=0.85", "heldout:abstention=0.70",
-    ], above=True)
+    failures = eval_run.check_bounds(
+        summary,
+        [
+            "dev:hit@3=0.95",
+            "heldout:hit@3=0.95",
+            "dev:correct=0.85",
+            "heldout:correct=0.70",
+            "dev:abstention=0.85",
+            "heldout:abstention=0.70",
+        ],
+        above=True,
+    )
     failures += eval_run.check_bounds(summary, ["dev:false_refusal=0.08", "heldout:false_refusal=0.25"], above=False)
     assert failures == []
 
@@ -142,12 +150,30 @@ def test_compare_runs_modes_side_by_side(tmp_path: Path, capsys: pytest.CaptureF
 
 def test_feedback_becomes_reviewable_test_lines(tmp_path: Path) -> None:
     feedback = tmp_path / "feedback.jsonl"
-    feedback.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [
-        {"question": "Ai là tác giả?", "answer": "NÔNG ĐÌNH QUANG", "answered": True, "liked": True,
-         "citations": [{"n": 1, "text": "Bài, ảnh: NÔNG ĐÌNH QUANG", "start": 4054, "end": 4079}]},
-        {"question": "Dân số?", "answer": "Bài viết không đề cập", "answered": False, "liked": True, "citations": []},
-        {"question": "Sai rồi?", "answer": "x", "answered": True, "liked": False, "citations": []},
-    ]) + "\n", encoding="utf-8")
+    feedback.write_text(
+        "\n".join(
+            json.dumps(r, ensure_ascii=False)
+            for r in [
+                {
+                    "question": "Ai là tác giả?",
+                    "answer": "NÔNG ĐÌNH QUANG",
+                    "answered": True,
+                    "liked": True,
+                    "citations": [{"n": 1, "text": "Bài, ảnh: NÔNG ĐÌNH QUANG", "start": 4054, "end": 4079}],
+                },
+                {
+                    "question": "Dân số?",
+                    "answer": "Bài viết không đề cập",
+                    "answered": False,
+                    "liked": True,
+                    "citations": [],
+                },
+                {"question": "Sai rồi?", "answer": "x", "answered": True, "liked": False, "citations": []},
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     assert main(["eval", "--from-feedback", str(feedback), "--out", str(tmp_path)]) == 0
     lines = [json.loads(line) for line in (tmp_path / "testset_from_feedback.jsonl").read_text().splitlines()]
     assert lines[0]["answerable"] and lines[0]["evidence"] == "Bài, ảnh: NÔNG ĐÌNH QUANG"
