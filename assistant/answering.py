@@ -128,6 +128,11 @@ _TIME = re.compile(
 )
 _WINDOW = 60  # characters around a figure that describe it
 _SAID = re.compile(r"\b(cho biet|noi|phat bieu|chia se|said|says|told)\b")
+_DURATION = re.compile(
+    r"\d+\s+(năm|tháng|ngày|tuần|giờ|buổi)|\b(nhiều|mấy|vài) (năm|tháng|ngày|tuần)|\bhằng (năm|tháng|tuần|ngày)"
+    r"|\b(năm|tháng) liền\b|\bmỗi (năm|tháng|tuần)",
+    re.IGNORECASE,
+)
 _PLACE = re.compile(r"\b(tại|ở|huyện|xã|tỉnh|thành phố|TP\.?|thị xã|thị trấn|phường|quận|nước)\s+[A-ZĐ]")
 
 
@@ -190,27 +195,25 @@ class ExtractiveAnswerer:
         bi_s = self._cover(q.bigrams, sent[form + "_bi"]) if q.bigrams else uni_s
         bi_p = self._cover(q.bigrams, para[form + "_bi"]) if q.bigrams else uni_p
         support = 0.35 * uni_s + 0.15 * uni_c + 0.2 * uni_p + 0.15 * bi_s + 0.15 * bi_p
-        slot_ok, short = self._slot(q, clause, sentence)
+        slot_ok, figure = self._slot(q, clause, sentence)
+        short = None
         focus = uni_c
-        if short is not None:  # a figure: rank clauses by the words around the figure itself
-            focus = self._cover(
-                q.content,
-                _token_forms(
-                    self.article.text[max(clause.start, short[0] - _WINDOW) : min(clause.end, short[1] + _WINDOW)]
-                )[form],
-            )
+        if figure is not None:  # a figure: rank clauses by how well the words around it match
+            short, focus = figure
         # numbers the question names ("2010 – 2015", "năm 2022") must stand near the answer
         slot_ok = slot_ok and all(n in paragraph for n in q.numbers)
         if q.names and all(n in fold(sentence) for n in q.names):
             support += 0.15  # the sentence names the person or place the question names
         return Candidate(clause, support + 0.3 * focus + 0.05 / rank, support, slot_ok, short)
 
-    def _slot(self, q: QuestionAnalysis, clause: Clause, sentence: str) -> tuple[bool, tuple[int, int] | None]:
+    def _slot(
+        self, q: QuestionAnalysis, clause: Clause, sentence: str
+    ) -> tuple[bool, tuple[tuple[int, int], float] | None]:
         """Is what the question asks for (a figure, a new name, a time, a place) there?"""
         folded_q = fold(q.text)
         if q.kind == "number":
             found = self._number_slot(q, clause)
-            return found is not None, found[0] if found else None
+            return found is not None, found
         if q.kind == "person" and _IDENTITY.search(folded_q):
             # "who said ...": the speaker opens the paragraph the quoted figure sits in
             scope = self.article.paragraphs[clause.paragraph].text if _SAID.search(folded_q) else sentence
@@ -222,6 +225,8 @@ class ExtractiveAnswerer:
                 return any(y not in q.numbers for y in re.findall(r"\b(?:19|20)\d\d\b", sentence)), None
             if re.search(r"\b(ngay nao|what date|which day)\b", folded_q):
                 return bool(re.search(r"\d{1,2}/\d{1,2}|ngày \d", sentence)), None
+            if re.search(r"\b(bao lau|how long|trong bao lau)\b", folded_q):
+                return bool(_DURATION.search(sentence)), None
             return bool(_TIME.search(sentence)), None
         return True, None
 
@@ -256,14 +261,12 @@ class ExtractiveAnswerer:
             window = text[max(clause.start, m.start - _WINDOW) : min(clause.end, m.end + _WINDOW)]
             score = self._cover(q.content, _token_forms(window)[form])
             if not q.unit:
-                # "Kinh phí … là bao nhiêu?" / "Tỷ lệ tổ chức … là bao nhiêu?": the asked-for noun
-                # stands right before ("tổng kinh phí 450") or right after ("95% tổ chức") the figure
-                head = {fold(w) for w in q.content[:2]}
-                before = [fold(w) for w in re.findall(r"\w+", text[max(clause.start, m.start - 40) : m.start])][-3:]
-                score += len(head & (set(before) | set(m.after[:3]))) / max(1, len(head))
+                score += float(_adjacent(q, m, text, clause))
             return score
 
         best = max(range(len(options)), key=lambda i: (near(options[i]), -i))
+        if not q.unit and q.content and not _adjacent(q, options[best], text, clause):
+            return None  # "Kinh phí … là bao nhiêu?" with no figure next to "kinh phí"
         return short_span(options[best], units[best] if q.unit else 0), near(options[best])
 
     def missing_mass(self, q: QuestionAnalysis) -> float:
@@ -332,6 +335,14 @@ class ExtractiveAnswerer:
         lead = MESSAGES[lang][q.kind].format(short=short)
         text = lead + " ".join(f"“{c.text}” [{c.n}]" for c in cites)
         return text, cites, short or par.text
+
+
+def _adjacent(q: QuestionAnalysis, m: Mention, text: str, clause: Clause) -> bool:
+    """Does the question's head noun stand right before ("tổng kinh phí 450") or right after
+    ("95% tổ chức") the figure?"""
+    head = {fold(w) for w in q.content[:2]}
+    before = [fold(w) for w in re.findall(r"\w+", text[max(clause.start, m.start - 40) : m.start])][-3:]
+    return bool(head & (set(before) | set(m.after[:3])))
 
 
 def _known_name(name: str, folded_text: str) -> bool:

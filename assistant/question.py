@@ -203,7 +203,11 @@ KIND_CUES: list[tuple[str, str]] = [
         "date",
     ),
     (r"\b(bao nhieu|may|how many|how much|so luong|ty le|percentage|percent)\b", "number"),
-    (r"\b(o dau|noi nao|tinh nao|dia phuong nao|where|which province)\b", "place"),
+    (
+        r"\b(o dau|noi nao|tinh nao|dia phuong nao|where|which province|dia diem nao|"
+        r"(hoi truong|tru so|thanh pho|huyen|xa|phuong|nuoc|quoc gia|khu vuc) nao)\b",
+        "place",
+    ),
     (
         r"\b(ai|nguoi nao|dong chi nao|can bo nao|who|whom)\b|\b(chuc vu|cap bac|quan ham|chuc danh|position|rank)\b",
         "person",
