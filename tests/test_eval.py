@@ -98,25 +98,20 @@ def test_unanswerable_gold_is_scored_as_abstention(records: list[dict]) -> None:
             assert r["metrics"]["abstention"] == float(not r["answered"])
 
 
-def test_quality_floor(bot: Assistant, records: list[dict]) -> None:
-    """The floor CI holds: measured values at the time of writing, less a small margin."""
-    summary = eval_run.summarize(records, {"mode": "hybrid"}, bundled_testset(), bot)
-    overall = summary["overall"]
-    assert overall["citation_verbatim"]["value"] == 1.0
-    failures = eval_run.check_bounds(
-        summary,
-        [
-            "dev:hit@3=0.95",
-            "heldout:hit@3=0.95",
-            "dev:correct=0.85",
-            "heldout:correct=0.70",
-            "dev:abstention=0.85",
-            "heldout:abstention=0.70",
-        ],
-        above=True,
-    )
-    failures += eval_run.check_bounds(summary, ["dev:false_refusal=0.08", "heldout:false_refusal=0.25"], above=False)
-    assert failures == []
+# The quality floor CI holds: the values measured when it was set, less a small margin.
+QUALITY_FLOOR = [
+    "--fail-under", "citation_verbatim=1.0",
+    "--fail-under", "dev:hit@3=0.95", "--fail-under", "heldout:hit@3=0.95",
+    "--fail-under", "dev:correct=0.85", "--fail-under", "heldout:correct=0.70",
+    "--fail-under", "dev:abstention=0.90", "--fail-under", "heldout:abstention=0.70",
+    "--fail-over", "dev:false_refusal=0.08", "--fail-over", "heldout:false_refusal=0.25",
+]  # fmt: skip
+
+
+def test_quality_floor(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`assistant eval` on the shipped test set, exactly as a CI step would run it."""
+    code = main(["eval", "--out", str(tmp_path), "-q", *QUALITY_FLOOR])
+    assert code == 0, capsys.readouterr().err
 
 
 def test_html_report_is_self_contained_and_escaped(bot: Assistant, records: list[dict]) -> None:
