@@ -34,5 +34,12 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy assistant
 
+# Benchmarks (bench/run.py): tables on screen, artifacts/bench/results.{json,md}. The 1M-passage
+# corpus: make bench BENCH_ARGS=--scale-1m. Installs the `bench` extra (the LangChain peer) if missing.
+bench: install
+	$(PY) -c "import langchain_classic, langchain_community, langchain_text_splitters, rank_bm25" 2>/dev/null \
+		|| $(PY) -m pip install --quiet -e ".[bench]"
+	$(PY) -m bench.run $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) index/default .pytest_cache

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .article import Article
+from .article import Article, Sentence
 
 TokenCounter = Callable[[str], int]
 
@@ -102,14 +102,16 @@ def chunk_article(
     """Cut the article into chunks; see the module docstring for the rules."""
     config = config or ChunkingConfig()
     chunks: list[Chunk] = []
+    by_paragraph: dict[int, list[Sentence]] = {}
+    for sentence in article.sentences:
+        by_paragraph.setdefault(sentence.paragraph, []).append(sentence)
     for par in article.paragraphs:
         # the section label is embedded with the text, so it counts against the budget
         label = SECTION_LABELS.get(par.kind) if config.section_labels else None
         count = (lambda t, _l=label: count_tokens(f"{_l} {t}")) if label else count_tokens
         units = [
             (s.id, start, end)
-            for s in article.sentences
-            if s.paragraph == par.index
+            for s in by_paragraph.get(par.index, ())
             for start, end in _fit(article.text, s.start, s.end, config.max_tokens, count)
         ]
         for first, last in _pack(article.text, units, config, count):

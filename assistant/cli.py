@@ -88,6 +88,11 @@ def _say(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return (lambda _msg: None) if getattr(args, "quiet", False) else (lambda msg: print(msg, file=sys.stderr))
 
 
+def _printable(text: str) -> str:
+    """`text` safe to print and to put in JSON: lone surrogates (argv bytes that are not UTF-8) -> U+FFFD."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 def _load(args: argparse.Namespace) -> Any:
     from .core import Assistant
 
@@ -118,7 +123,7 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
     bot = _load(args)
     passages = bot.retrieve(args.question, k=args.k, mode=args.mode)
     if args.json:
-        print(json.dumps({"question": args.question, "mode": args.mode,
+        print(json.dumps({"question": _printable(args.question), "mode": args.mode,
                           "passages": [p.to_dict() for p in passages]}, ensure_ascii=False, indent=2))
         return 0
     if not passages:
@@ -136,7 +141,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     bot = Assistant.load(args.index_dir, args.model, llm=args.llm, announce=_say(args))
     answer = bot.ask(args.question, k=args.k, mode=args.mode)
     if args.json:
-        print(json.dumps({"question": args.question, **answer.to_dict()}, ensure_ascii=False, indent=2))
+        print(json.dumps({"question": _printable(args.question), **answer.to_dict()}, ensure_ascii=False, indent=2))
         return 0
     print(answer.text)
     if answer.notice:
@@ -272,6 +277,9 @@ COMMANDS["chat"] = cmd_chat
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # PYTHONIOENCODING=utf-8, an ASCII console: "?", not a crash
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)

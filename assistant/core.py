@@ -64,7 +64,8 @@ class Assistant:
         self.embedder = embedder
         self.index_dir = Path(index_dir)
         chunking = ChunkingConfig(**stored.manifest["chunking"])
-        self.searcher = HybridSearcher(stored.chunks, stored.chunk_articles, stored.vectors, embedder, fusion, chunking)
+        self.searcher = HybridSearcher(stored.chunks, stored.chunk_articles, stored.vectors, embedder, fusion, chunking,
+                                       bm25=stored.bm25)
         self.answerers = [ExtractiveAnswerer(a) for a in stored.articles]
         self.llm: Any = None
         self._chunk_spans: list[dict[tuple[int, int], str]] = [{} for _ in stored.articles]
@@ -207,7 +208,7 @@ class Assistant:
         if use_llm and history:
             try:
                 query = self.llm.rewrite(cleaned, history)  # type: ignore[union-attr]
-            except Exception:  # noqa: BLE001 - the topic-carrying query is a fine fallback
+            except Exception:
                 pass
         english = analyse(query).english
         vi_query = to_vietnamese(query) if english else query
@@ -221,7 +222,7 @@ class Assistant:
                         answer = item
                     else:
                         yield item
-            except Exception as err:  # noqa: BLE001 - any LLM failure: answer extractively, say so
+            except Exception as err:
                 answer = llm_fallback(answer, err)
                 yield from _pieces(answer.text)
         else:

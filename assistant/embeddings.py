@@ -32,6 +32,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from .errors import ModelUnavailableError
+from .hashing import HashedFeatures, normalise_counts
 from .text import fold
 
 log = logging.getLogger(__name__)
@@ -89,12 +90,14 @@ class HashingEmbeddings(Embeddings):
             raise ValueError(f"dim must be >= 16, got {dim}")
         self.dim = dim
         self.ngram = ngram
+        self._batch = HashedFeatures(dim, ngram)
         self.info = EmbedderInfo(
             kind="hashing", model=f"hashing-v{self.VERSION}-{ngram[0]}{ngram[1]}", dim=dim,
             max_seq_length=512, requested=requested or "offline", fallback_reason=fallback_reason,
         )
 
     def _features(self, text: str) -> list[str]:
+        """The reference featurisation (`embed_array` computes the same counts in batches)."""
         words = re.findall(r"\w+", fold(text))
         feats = [f"w:{w}" for w in words] + [f"b:{a}_{b}" for a, b in zip(words, words[1:])]
         lo, hi = self.ngram
@@ -116,15 +119,19 @@ class HashingEmbeddings(Embeddings):
         return vec
 
     def embed_array(self, texts: list[str], *, query: bool = False, progress: bool = False) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.vstack([self._vector(t) for t in texts])
+        """Unit vectors, float32, one row per text: equal to `_vector` of each text (see `hashing`)."""
+        if len(texts) == 1:
+            return normalise_counts(self._batch.counts(texts))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i in range(0, len(texts), 2048):
+            out[i : i + 2048] = normalise_counts(self._batch.counts(texts[i : i + 2048]))
+        return out
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.embed_array(texts).tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        return self._vector(text).tolist()
+        return self.embed_array([text])[0].tolist()
 
     def count_tokens(self, text: str) -> int:
         from .chunking import approx_tokens
@@ -171,7 +178,7 @@ class SentenceTransformerEmbeddings(Embeddings):
             ) from err
         try:
             return SentenceTransformer(self.path, device=self.device, local_files_only=True)
-        except Exception as err:  # noqa: BLE001 - any load failure means the model is unusable
+        except Exception as err:
             raise ModelUnavailableError(f"cannot load embedding model {self.model_id!r} from {self.path}: {err}") from err
 
     @property
@@ -251,7 +258,7 @@ def _cached_or_download(model: str, timeout: float) -> str:
 
     try:
         return str(snapshot_download(model, local_files_only=True))
-    except Exception:  # noqa: BLE001 - not cached (or a broken cache entry): try the hub
+    except Exception:
         pass
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}:
         raise ModelUnavailableError(f"{model} is not in the local cache and HF_HUB_OFFLINE is set")
@@ -270,7 +277,7 @@ def hub_reachable(model: str, timeout: float = PROBE_TIMEOUT_S) -> bool:
 
             HfApi().model_info(model, timeout=timeout)
             result.append(True)
-        except Exception:  # noqa: BLE001 - any failure means "not reachable now"
+        except Exception:
             result.append(False)
 
     thread = threading.Thread(target=probe, daemon=True)
@@ -285,5 +292,5 @@ def download_model(model: str) -> str:
 
     try:
         return str(snapshot_download(model))
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         raise ModelUnavailableError(f"cannot download {model}: {err}") from err

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-
-import numpy as np
+from typing import Any
 
 from .chunking import Chunk, ChunkingConfig, search_text
 from .embeddings import Embedder
-from .text import lexical_tokens, query_tokens
+from .lexical import LexicalIndex, build_bm25, query_terms
 
 MODES = ("hybrid", "dense", "lexical")
 
@@ -86,40 +85,56 @@ def rrf(rankings: list[list[int]], weights: list[float], k: int = 60) -> list[tu
     return sorted(scores.items(), key=lambda kv: (-kv[1], first_pos[kv[0]], kv[0]))
 
 
+def search_one(index: Any, query: Any, n: int) -> Any:
+    """`index.search` for one query, on this thread only: a single exact search is bound by
+    memory bandwidth, and waking OpenMP's other threads made it 1.5-2x slower here (bench/).
+    OpenMP's thread count is per calling thread, so other threads and builds are unaffected."""
+    import faiss
+
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        return index.search(query, n)
+    finally:
+        faiss.omp_set_num_threads(before)
+
+
 class HybridSearcher:
-    """Searches one index's chunks; thread-safe (BM25 scoring and FAISS search are read-only)."""
+    """Searches one index's chunks; thread-safe (BM25 scoring and FAISS search are read-only).
+
+    `bm25` is the index's saved BM25 (`StoredIndex.bm25`); without it, one is built from
+    the chunks' search texts (the same scores, at a cost that grows with the index).
+    """
 
     def __init__(self, chunks: list[Chunk], chunk_articles: list[int], vectors: object, embedder: Embedder,
-                 fusion: FusionConfig | None = None, chunking: ChunkingConfig | None = None):
-        import bm25s
-
+                 fusion: FusionConfig | None = None, chunking: ChunkingConfig | None = None, bm25: Any = None):
         self.chunks = chunks
         self.chunk_articles = chunk_articles
         self.vectors = vectors
         self.embedder = embedder
         self.fusion = fusion or FusionConfig()
-        self.bm25 = bm25s.BM25()
-        self.bm25.index([lexical_tokens(search_text(c, chunking)) for c in chunks], show_progress=False)
+        if bm25 is None:
+            bm25 = build_bm25(search_text(c, chunking) for c in chunks)
+        self.bm25 = bm25
+        self.lexical = LexicalIndex(bm25)
 
     def dense_scores(self, question: str, n: int) -> list[tuple[int, float]]:
         query = self.embedder.embed_array([question], query=True)
         n = min(n, len(self.chunks))
         if n == 0:
             return []
-        scores, ids = self.vectors.search(query, n)  # type: ignore[attr-defined]
+        scores, ids = search_one(self.vectors, query, n)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
     def lexical_scores(self, question: str, n: int) -> list[tuple[int, float]]:
-        tokens = query_tokens(question)
+        """The `n` best BM25 matches (score > 0), best first, ties by chunk order."""
+        tokens = query_terms(question)
         if not tokens or not self.chunks:
             return []
-        scores = np.asarray(self.bm25.get_scores(tokens))
-        n = min(n, len(scores))
-        top = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else np.arange(len(scores))
-        ranked = sorted(top.tolist(), key=lambda i: (-scores[i], i))
-        return [(i, float(scores[i])) for i in ranked if scores[i] > 0]
+        return self.lexical.top(tokens, n)
 
-    def search(self, question: str, k: int = 4, mode: str = "hybrid", lexical_query: str | None = None) -> list[Passage]:
+    def search(self, question: str, k: int = 4, mode: str = "hybrid",
+               lexical_query: str | None = None) -> list[Passage]:
         """Top `k` passages; `lexical_query` replaces the question on the BM25 side (an English
         question is matched lexically through its Vietnamese glossary form)."""
         if mode not in MODES:

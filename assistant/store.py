@@ -2,17 +2,22 @@
 
 ```
 index/<name>/
-  manifest.json   format version, embedder, chunking, article sha256, file sha256s, versions
-  vectors.faiss   faiss.write_index output (inner product over L2-normalised vectors)
+  manifest.json   format version, embedder, chunking, faiss index type, file sha256s, versions
+  vectors.faiss   faiss.write_index output (inner product over L2-normalised vectors):
+                  IndexFlatIP up to FLAT_MAX vectors (exact), IndexHNSWFlat above
   chunks.jsonl    one chunk record per line
-  articles.jsonl  the normalised article texts and their parts (offsets point into them)
+  articles.jsonl  the normalised article texts, their paragraphs and sentence spans
+  *.index.npy, vocab.index.json, params.index.json
+                  the BM25 index, saved by bm25s (JSON + .npy, see `lexical.BM25_FILES`)
 ```
 
 Writes go to a temporary sibling directory that is renamed into place under a file lock,
 so a killed build leaves the previous index intact and two builds never interleave.
 Loading verifies every file's sha256 against the manifest *before* parsing it (a vector
 file from elsewhere is refused unless its checksum matches) and names the bad file in
-the error. Nothing is ever pickled. Staleness (another article, model or chunking) is
+the error. Nothing is ever pickled (.npy files are read with allow_pickle=False). Large
+BM25 arrays are memory-mapped. Format 1 indexes (no BM25 files) still load; their BM25
+index is built in memory. Staleness (another article, model or chunking) is
 the caller's decision: `manifest_mismatch()` says what differs.
 """
 
@@ -22,7 +27,9 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -32,11 +39,18 @@ import numpy as np
 from .article import Article, Paragraph
 from .chunking import Chunk, ChunkingConfig
 from .errors import IndexCorruptError
+from .lexical import BM25_FILES, load_bm25, save_bm25
 from .text import split_sentences
 
 FORMAT = "vi-article-assistant/index"
-FORMAT_VERSION = 1
-FILES = ("vectors.faiss", "chunks.jsonl", "articles.jsonl")
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+FILES_V1 = ("vectors.faiss", "chunks.jsonl", "articles.jsonl")
+FILES = (*FILES_V1, *BM25_FILES)
+FLAT_MAX = 200_000  # exact search up to here; HNSW above
+# efSearch: the smallest with recall@10 >= 0.9 against exact search at 1M passages (bench/scale.py sweep)
+HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 40, 1024
+MMAP_MIN_DOCS = 100_000  # memory-map the BM25 arrays of indexes at least this large
 
 
 @dataclass
@@ -48,6 +62,7 @@ class StoredIndex:
     chunk_articles: list[int]  # article number of each chunk
     vectors: Any  # a faiss.Index
     manifest: dict[str, Any]
+    bm25: Any = None  # a bm25s.BM25 (None for a format 1 index: built in memory by the searcher)
 
 
 def sha256_file(path: Path) -> str:
@@ -62,20 +77,42 @@ def corpus_sha256(articles: list[Article]) -> str:
     return hashlib.sha256("\x1e".join(a.sha256 for a in articles).encode()).hexdigest()
 
 
-def build_faiss(vectors: np.ndarray) -> Any:
+def new_faiss(n: int, dim: int, flat_max: int = FLAT_MAX, ef_search: int = HNSW_EF_SEARCH) -> Any:
+    """An empty index for `n` vectors: exact IndexFlatIP up to `flat_max`, else IndexHNSWFlat
+    (inner product, M=32). Add vectors in batches of a few thousand."""
     import faiss
 
-    index = faiss.IndexFlatIP(int(vectors.shape[1]))
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    if n <= flat_max:
+        return faiss.IndexFlatIP(dim)
+    index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    index.hnsw.efSearch = ef_search
     return index
+
+
+def build_faiss(vectors: np.ndarray, flat_max: int = FLAT_MAX, ef_search: int = HNSW_EF_SEARCH) -> Any:
+    """A searchable index of `vectors`, of the type that fits their number (see `new_faiss`)."""
+    index = new_faiss(len(vectors), int(vectors.shape[1]), flat_max, ef_search)
+    for i in range(0, len(vectors), 16384):
+        index.add(np.ascontiguousarray(vectors[i : i + 16384], dtype=np.float32))
+    return index
+
+
+def faiss_entry(index: Any) -> dict[str, Any]:
+    """The manifest's "faiss" entry: type, size and (for HNSW) the graph parameters."""
+    entry: dict[str, Any] = {"index_type": type(index).__name__, "metric": "inner_product",
+                             "ntotal": int(index.ntotal), "dim": int(index.d)}
+    if hasattr(index, "hnsw"):
+        entry.update(M=HNSW_M, ef_construction=int(index.hnsw.efConstruction), ef_search=int(index.hnsw.efSearch))
+    return entry
 
 
 def save_index(
     directory: Path, articles: list[Article], chunks: list[Chunk], chunk_articles: list[int],
-    vectors: Any, embedder: dict[str, Any], chunking: ChunkingConfig,
+    vectors: Any, embedder: dict[str, Any], chunking: ChunkingConfig, bm25: Any = None,
 ) -> dict[str, Any]:
-    """Write the index atomically into `directory` (replacing any previous one)."""
+    """Write the index atomically into `directory` (replacing any previous one). `bm25` is
+    the lexical index of the chunks' search texts (`lexical.build_bm25`); built here if None."""
     import faiss
 
     directory = Path(directory)
@@ -83,10 +120,16 @@ def save_index(
     tmp = directory.parent / f".{directory.name}.tmp-{os.getpid()}-{time.monotonic_ns()}"
     tmp.mkdir()
     try:
+        if bm25 is None:
+            from .chunking import search_text
+            from .lexical import build_bm25
+
+            bm25 = build_bm25(search_text(c, chunking) for c in chunks)
+        save_bm25(bm25, tmp)
         faiss.write_index(vectors, str(tmp / "vectors.faiss"))
         with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as fh:
-            for chunk, art in zip(chunks, chunk_articles):
-                fh.write(json.dumps({**chunk.to_record(), "article": art}, ensure_ascii=False) + "\n")
+            for chunk, owner in zip(chunks, chunk_articles):
+                fh.write(json.dumps({**chunk.to_record(), "article": owner}, ensure_ascii=False) + "\n")
         with (tmp / "articles.jsonl").open("w", encoding="utf-8") as fh:
             for art in articles:
                 fh.write(json.dumps(_article_record(art), ensure_ascii=False) + "\n")
@@ -95,7 +138,7 @@ def save_index(
             "format_version": FORMAT_VERSION,
             "embedder": embedder,
             "chunking": asdict(chunking),
-            "faiss": {"index_type": "IndexFlatIP", "ntotal": int(vectors.ntotal), "dim": int(vectors.d)},
+            "faiss": faiss_entry(vectors),
             "articles": [{"source": a.source, "sha256": a.sha256, "title": a.title, "date": a.date,
                           "author": a.author, "chars": len(a.text)} for a in articles],
             "corpus_sha256": corpus_sha256(articles),
@@ -128,21 +171,23 @@ def read_manifest(directory: Path) -> dict[str, Any]:
         raise IndexCorruptError(path, f"not valid JSON ({err})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise IndexCorruptError(path, "not a manifest of this tool's index format")
-    if manifest.get("format_version") != FORMAT_VERSION:
+    if manifest.get("format_version") not in READABLE_VERSIONS:
         raise IndexCorruptError(
             path, f"format version {manifest.get('format_version')!r}, this version reads {FORMAT_VERSION}"
         )
     return manifest
 
 
-def load_index(directory: Path) -> StoredIndex:
-    """Load and verify an index; `IndexCorruptError` names the first bad file."""
+def load_index(directory: Path, mmap: bool | None = None) -> StoredIndex:
+    """Load and verify an index; `IndexCorruptError` names the first bad file. `mmap`: map the
+    BM25 arrays instead of reading them (default: for MMAP_MIN_DOCS passages and more)."""
     import faiss
 
     directory = Path(directory)
     manifest = read_manifest(directory)
     expected = manifest.get("files") or {}
-    for name in FILES:
+    version = manifest["format_version"]
+    for name in FILES if version >= 2 else FILES_V1:
         path = directory / name
         if not path.is_file():
             raise IndexCorruptError(path, "missing")
@@ -152,20 +197,40 @@ def load_index(directory: Path) -> StoredIndex:
         vectors = faiss.read_index(str(directory / "vectors.faiss"))
     except RuntimeError as err:
         raise IndexCorruptError(directory / "vectors.faiss", f"unreadable by faiss ({str(err)[:120]})") from None
-    articles = [_article_from_record(r) for r in _read_jsonl(directory / "articles.jsonl")]
-    records = _read_jsonl(directory / "chunks.jsonl")
+    entry = manifest.get("faiss") or {}
+    if type(vectors).__name__ != entry.get("index_type", "IndexFlatIP"):
+        raise IndexCorruptError(directory / "vectors.faiss", f"a {type(vectors).__name__}, the manifest says "
+                                f"{entry.get('index_type')}")
     try:
-        chunks = [Chunk.from_record(r) for r in records]
-        chunk_articles = [int(r.get("article", 0)) for r in records]
-        bad = next((c for c, a in zip(chunks, chunk_articles) if articles[a].text[c.start : c.end] != c.text), None)
+        articles = [_article_from_record(r) for r in _read_jsonl(directory / "articles.jsonl")]
+    except (KeyError, TypeError, ValueError, IndexError) as err:
+        raise IndexCorruptError(directory / "articles.jsonl", f"malformed article record ({err})") from None
+    chunks: list[Chunk] = []
+    chunk_articles: list[int] = []
+    try:
+        for r in _read_jsonl(directory / "chunks.jsonl"):
+            r["section"], r["sentences"] = _shared(r.get("section", "body")), [_shared(s) for s in r.get("sentences", ())]
+            chunk, owner = Chunk.from_record(r), int(r.get("article", 0))
+            if articles[owner].text[chunk.start : chunk.end] != chunk.text:
+                raise IndexCorruptError(directory / "chunks.jsonl",
+                                        f"chunk {chunk.chunk_id} does not match the article text")
+            chunks.append(chunk)
+            chunk_articles.append(owner)
     except (KeyError, TypeError, ValueError, IndexError) as err:
         raise IndexCorruptError(directory / "chunks.jsonl", f"malformed chunk record ({err})") from None
-    if bad is not None:
-        raise IndexCorruptError(directory / "chunks.jsonl", f"chunk {bad.chunk_id} does not match the article text")
     if vectors.ntotal != len(chunks) or vectors.d != manifest.get("embedder", {}).get("dim"):
         raise IndexCorruptError(directory / "vectors.faiss", f"{vectors.ntotal} vectors of dim {vectors.d} "
                                 f"do not match {len(chunks)} chunks and the manifest's dimension")
-    return StoredIndex(articles, chunks, chunk_articles, vectors, manifest)
+    bm25 = None
+    if version >= 2:
+        try:
+            bm25 = load_bm25(directory, mmap=len(chunks) >= MMAP_MIN_DOCS if mmap is None else mmap)
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise IndexCorruptError(directory / BM25_FILES[0], f"unreadable BM25 index ({str(err)[:120]})") from None
+        if bm25.scores.get("num_docs") != len(chunks):
+            raise IndexCorruptError(directory / "params.index.json", f"the BM25 index has "
+                                    f"{bm25.scores.get('num_docs')} documents, not {len(chunks)}")
+    return StoredIndex(articles, chunks, chunk_articles, vectors, manifest, bm25)
 
 
 def manifest_mismatch(manifest: dict[str, Any], *, embedder: dict[str, Any] | None = None,
@@ -182,29 +247,41 @@ def manifest_mismatch(manifest: dict[str, Any], *, embedder: dict[str, Any] | No
     return None
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    """The records of a JSON-lines file, one at a time (a large index is never held as text)."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
+        with path.open("rb") as fh:  # (json decodes UTF-8 bytes faster than a text-mode file does)
+            for line in fh:
+                if line.strip():
+                    yield json.loads(line)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise IndexCorruptError(path, f"not valid JSON lines ({err})") from None
+
+
+def _shared(label: str) -> str:
+    """One string object per distinct label ("body", "s012"): a million passages repeat them."""
+    return sys.intern(label) if isinstance(label, str) else label
 
 
 def _article_record(article: Article) -> dict[str, Any]:
     return {
         "source": article.source, "title": article.title, "date": article.date, "author": article.author,
         "text": article.text, "paragraphs": [[p.kind, p.start, p.end] for p in article.paragraphs],
+        "sentences": [[s.paragraph, s.start, s.end] for s in article.sentences],
     }
 
 
 def _article_from_record(rec: dict[str, Any]) -> Article:
-    """Rebuild an Article from its record (sentences are re-split deterministically)."""
+    """Rebuild an Article from its record (format 1 records have no sentence spans: they are
+    re-split, deterministically)."""
     from .article import Sentence
 
     text = rec["text"]
-    paragraphs = tuple(Paragraph(i, kind, s, e, text[s:e]) for i, (kind, s, e) in enumerate(rec["paragraphs"]))
+    paragraphs = tuple(Paragraph(i, _shared(kind), s, e, text[s:e]) for i, (kind, s, e) in enumerate(rec["paragraphs"]))
     sentences: list[Sentence] = []
-    for p in paragraphs:
+    if "sentences" in rec:
+        sentences = [Sentence(_shared(f"s{i:03d}"), p, s, e, text[s:e]) for i, (p, s, e) in enumerate(rec["sentences"])]
+    for p in paragraphs if "sentences" not in rec else ():
         spans = split_sentences(p.text, offset=p.start) if p.kind in {"lead", "body"} else [(p.start, p.end, p.text)]
         sentences.extend(Sentence(f"s{len(sentences):03d}", p.index, s, e, t) for s, e, t in spans)
     return Article(text, paragraphs, tuple(sentences), rec.get("title"), rec.get("date"), rec.get("author"),

@@ -52,9 +52,10 @@ def clean(text: str) -> str:
     Lone surrogates (from broken UTF-8 decoded with `surrogateescape`) are dropped.
     """
     text = text.encode("utf-8", "ignore").decode("utf-8") if _has_surrogates(text) else text
-    text = nfc(text).translate(_INVISIBLE).translate(_SPACES)
+    text = text.translate(_INVISIBLE).translate(_SPACES)
     text = _CONTROL.sub(" ", text.replace("\n", " "))
-    return _WS.sub(" ", text).strip()
+    # NFC last: a mark that followed an invisible character ("e\u200b\u0301") now composes
+    return _WS.sub(" ", nfc(text)).strip()
 
 
 def _has_surrogates(text: str) -> bool:

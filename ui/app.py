@@ -49,18 +49,25 @@ PLACEHOLDER = ("**Hỏi bất cứ điều gì về bài viết.**\n\nCâu trả
 HEADER = ('<div id="app-header"><h1>Hỏi đáp về bài báo</h1>'
           "<p>Trợ lý chỉ trả lời bằng những gì bài viết nêu, kèm trích dẫn; nếu bài không đề cập, "
           "trợ lý sẽ nói rõ.</p></div>")
-QUEUE_SIZE = 32
+# Waiting requests beyond QUEUE_SIZE get Gradio's "busy, try again" at once. 64 holds the 50
+# simultaneous users of bench/load_test.py (32 turned one request of 1,000 away).
+QUEUE_SIZE = 64
 CONCURRENCY = 4
 
 
 def build_app(assistant: Any, *, max_question_chars: int = MAX_QUESTION_CHARS,
-              feedback_path: str | Path | None = None) -> gr.Blocks:
+              feedback_path: str | Path | None = None, queue_size: int = QUEUE_SIZE,
+              concurrency: int = CONCURRENCY) -> gr.Blocks:
     """The Blocks app around one loaded `Assistant` (launch it with `launch`, which adds the
-    style sheet and script, or with `demo.launch(**launch_options())`)."""
+    style sheet and script, or with `demo.launch(**launch_options())`). At most `queue_size`
+    requests wait (beyond that Gradio answers "busy, try again" at once) and `concurrency`
+    run at a time."""
     chat = ChatHandlers(assistant, max_question_chars, FeedbackLog(feedback_path))
     article = assistant.article
     answerers = [EXTRACTIVE] + ([("Mô hình ngôn ngữ (LLM)", "llm")] if assistant.llm is not None else [])
-    with gr.Blocks(title="Hỏi đáp về bài báo", analytics_enabled=False) as demo:
+    # delete_cache: files anyone may POST to /gradio_api/upload (the app takes none) are
+    # deleted after an hour, and all of them when the server stops, so they cannot pile up.
+    with gr.Blocks(title="Hỏi đáp về bài báo", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         turns = gr.State([])
         with gr.Row(equal_height=False, elem_id="main-row"):
             with gr.Column(scale=5, min_width=360, elem_id="chat-col"):
@@ -99,7 +106,7 @@ def build_app(assistant: Any, *, max_question_chars: int = MAX_QUESTION_CHARS,
         chatbot.like(chat.like, [turns], None, **private)
         chatbot.select(chat.select, [turns], [view], **private)
         gr.api(chat.api_ask, api_name="ask")
-    demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
+    demo.queue(max_size=queue_size, default_concurrency_limit=concurrency)
     return demo
 
 
@@ -155,12 +162,13 @@ def access(host: str, share: bool, auth: tuple[str, str] | None = None) -> tuple
 def launch(assistant: Any, host: str = "127.0.0.1", port: int = 7860, share: bool = False, *,
            max_question_chars: int = MAX_QUESTION_CHARS, feedback_path: str | Path | None = None,
            auth: tuple[str, str] | None = None, prevent_thread_lock: bool = False, quiet: bool = False,
-           inbrowser: bool = False) -> gr.Blocks:
+           inbrowser: bool = False, queue_size: int = QUEUE_SIZE, concurrency: int = CONCURRENCY) -> gr.Blocks:
     """Serve the chat for an already loaded `Assistant`; returns the running app (`.close()` it)."""
     auth, warnings = access(host, share, auth)
     for line in warnings:
         print(line, file=sys.stderr)
-    demo = build_app(assistant, max_question_chars=max_question_chars, feedback_path=feedback_path)
+    demo = build_app(assistant, max_question_chars=max_question_chars, feedback_path=feedback_path,
+                     queue_size=queue_size, concurrency=concurrency)
     demo.launch(server_name=host, server_port=port, share=share, auth=auth,
                 auth_message="Đăng nhập để dùng trợ lý hỏi đáp." if auth else None,
                 prevent_thread_lock=prevent_thread_lock, quiet=quiet, inbrowser=inbrowser, **launch_options())

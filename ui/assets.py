@@ -10,6 +10,10 @@ to that element and flashes it, instead of jumping the whole page. Gradio's sani
 strips ``data-*`` attributes from chat messages, so the answer a link belongs to travels
 as a ``turn-N`` class: for an older answer the server first re-renders the article with
 that answer's highlights (Chatbot.select) and the script waits briefly for it.
+
+It also puts Gradio's own few English messages into Vietnamese: the "busy, try again"
+toast shown when the request queue is full (`ui.app.QUEUE_SIZE`), "connection errored
+out" and the "Error" titles.
 """
 
 from __future__ import annotations
@@ -95,6 +99,21 @@ JS = """
 () => {
   if (window.__citeNav) return;
   window.__citeNav = true;
+  const VI = {
+    'This application is currently busy. Please try again.':
+      'Trợ lý đang bận vì có nhiều người hỏi cùng lúc. Câu hỏi vẫn còn trong ô nhập: bạn vui lòng bấm Gửi lại ' +
+      'sau giây lát.',
+    'Connection errored out.': 'Mất kết nối tới máy chủ. Bạn vui lòng tải lại trang rồi hỏi lại.',
+    'Error': 'Lỗi',
+  };
+  const translate = () => document.querySelectorAll(
+    '[data-testid="toast-text"], .toast-title, [data-testid="status-tracker"] span.error').forEach((el) => {
+    el.childNodes.forEach((node) => {  // text nodes only: Svelte's comment anchors stay in place
+      const vi = node.nodeType === 3 && VI[node.nodeValue.trim()];
+      if (vi) node.nodeValue = vi + ' ';
+    });
+  });
+  new MutationObserver(translate).observe(document.body, {childList: true, subtree: true, characterData: true});
   const flash = (els) => els.forEach((el) => {
     el.classList.remove('cite-flash'); void el.offsetWidth; el.classList.add('cite-flash');
   });

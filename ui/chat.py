@@ -45,6 +45,12 @@ def error_text(err: AssistantError) -> str:
     return "Xin lỗi, chưa thể trả lời câu hỏi này."
 
 
+def valid_text(text: str) -> str:
+    """`text` with lone surrogates (a browser can send them) as U+FFFD: echoed back as they
+    are, they made Gradio's reply unencodable and broke the page's connection."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 def messages(turns: list[dict[str, Any]]) -> list[dict[str, str]]:
     out = []
     for turn in turns:
@@ -74,6 +80,7 @@ class ChatHandlers:
         if question is None or not question.strip():
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
+        question = valid_text(question)
         yield from self._run(question, list(turns or []), self._settings(k, mode, answerer), clear_box=True)
 
     def retry(self, turns: list[dict[str, Any]] | None, k: float, mode: str,
