@@ -117,6 +117,7 @@ def save_index(
 
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
+    clean_leftovers(directory)  # the caller holds the directory's lock
     tmp = directory.parent / f".{directory.name}.tmp-{os.getpid()}-{time.monotonic_ns()}"
     tmp.mkdir()
     try:
@@ -161,7 +162,52 @@ def _swap_into_place(tmp: Path, directory: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def _leftovers(directory: Path, kind: str) -> list[Path]:
+    """Siblings `.NAME.tmp-PID-NS` / `.NAME.old-PID-NS` that builds leave while they swap."""
+    return sorted(directory.parent.glob(f".{directory.name}.{kind}-*"), key=lambda p: p.name)
+
+
+def _owner_dead(path: Path) -> bool:
+    try:
+        pid = int(path.name.rsplit(".", 1)[1].split("-")[1])
+        os.kill(pid, 0)
+    except (IndexError, ValueError):
+        return False
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False  # alive: a build in progress owns it
+
+
+def recover(directory: Path) -> bool:
+    """A build killed between its two renames leaves the previous index as `.NAME.old-*`:
+    put it back when nothing stands at `directory`. Only leftovers of dead processes count."""
+    directory = Path(directory)
+    if (directory / "manifest.json").exists():
+        return False
+    for old in reversed(_leftovers(directory, "old")):
+        if _owner_dead(old) and (old / "manifest.json").is_file():
+            try:
+                if directory.is_dir() and not any(directory.iterdir()):
+                    directory.rmdir()
+                os.replace(old, directory)
+                return True
+            except OSError:
+                return False
+    return False
+
+
+def clean_leftovers(directory: Path) -> None:
+    """Remove what killed builds left beside `directory` (call with its lock held)."""
+    recover(directory)
+    for path in _leftovers(directory, "tmp") + _leftovers(directory, "old"):
+        if _owner_dead(path):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def read_manifest(directory: Path) -> dict[str, Any]:
+    recover(Path(directory))
     path = Path(directory) / "manifest.json"
     if not path.is_file():
         raise IndexCorruptError(path, "missing")

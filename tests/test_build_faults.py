@@ -5,7 +5,7 @@
 - two builds into one directory at once, and two processes repairing the damaged bundled
   index at once, both succeed and leave a verified index;
 - a build killed between its two renames, and the leftovers of a killed build: known gaps
-  (strict xfails, see artifacts/reliability.md);
+  (each was a bug, now a regression test);
 - pickle is never imported or called while loading, and an object array planted in the
   BM25 files is refused even with a matching checksum.
 """
@@ -92,10 +92,6 @@ def test_build_killed_while_writing_leaves_the_previous_index(tmp_path: Path, sm
     assert len(load_index(directory).articles) == 2
 
 
-@pytest.mark.xfail(reason="BUG: store._swap_into_place renames the old index away, then the new one into "
-                          "place; a build killed between the two renames leaves no index at D (the old one "
-                          "survives as .D.old-*, the new one as .D.tmp-*) and load says 'no index yet'",
-                   strict=True)
 def test_build_killed_between_the_two_renames_leaves_an_index(tmp_path: Path, small_article_path: Path,
                                                               bundled_article_path: Path) -> None:
     directory = tmp_path / "D"
@@ -121,8 +117,6 @@ KILL_AT_FIRST_RENAME = ("import os, signal, sys\n"
                         "Assistant.build([sys.argv[1]], sys.argv[2], 'offline', announce=lambda m: None)\n")
 
 
-@pytest.mark.xfail(reason="BUG: the .D.tmp-* directory of a killed build (a complete copy of the new index) is "
-                          "never removed, not even by the next successful build into D", strict=True)
 def test_next_build_removes_what_a_killed_build_left(tmp_path: Path, small_article_path: Path,
                                                      bundled_article_path: Path) -> None:
     directory = tmp_path / "D"
