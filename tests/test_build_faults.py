@@ -4,8 +4,8 @@
   and usable, and the next build goes through (the file lock died with the process);
 - two builds into one directory at once, and two processes repairing the damaged bundled
   index at once, both succeed and leave a verified index;
-- a build killed between its two renames, and the leftovers of a killed build: known gaps
-  (each was a bug, now a regression test);
+- a build killed between its two renames restores the previous index, and the next build
+  removes what a killed build left;
 - pickle is never imported or called while loading, and an object array planted in the
   BM25 files is refused even with a matching checksum.
 """
