@@ -16,8 +16,10 @@ from __future__ import annotations
 import ipaddress
 import shutil
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -250,3 +252,18 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, bundled_article_pat
     st_dir = base / "e5-tiny"
     SentenceTransformer(modules=[transformer, pooling], device="cpu").save(str(st_dir))
     yield st_dir
+
+class Held:
+    """The assistant, but every answer waits until `gate` opens (a slow handler)."""
+
+    def __init__(self, bot: Any, gate: threading.Event):
+        self.bot, self.gate = bot, gate
+        self.article, self.llm, self.info = bot.article, None, bot.info
+
+    def ask(self, *args: Any, **kwargs: Any) -> Any:
+        self.gate.wait(30)
+        return self.bot.ask(*args, **kwargs)
+
+    def stream(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        self.gate.wait(30)
+        yield from self.bot.stream(*args, **kwargs)

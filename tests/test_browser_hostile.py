@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from .conftest import Held
 from .test_browser import TIMEOUT, Watch, _free_port, ask, chromium  # noqa: F401 - chromium is a fixture
 
 pytestmark = [pytest.mark.browser,
@@ -125,20 +126,6 @@ def test_hostile_article_is_shown_and_quoted_as_text(chromium: Any, tmp_path: Pa
         demo.close()
 
 
-class Held:
-    """The assistant, but every answer waits until `gate` opens (a slow handler)."""
-
-    def __init__(self, bot: Any, gate: threading.Event):
-        self.bot, self.gate = bot, gate
-        self.article, self.llm, self.info = bot.article, None, bot.info
-
-    def ask(self, *args: Any, **kwargs: Any) -> Any:
-        self.gate.wait(30)
-        return self.bot.ask(*args, **kwargs)
-
-    def stream(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
-        self.gate.wait(30)
-        yield from self.bot.stream(*args, **kwargs)
 
 
 def test_full_queue_says_busy_in_vietnamese(chromium: Any, bot: Any, tmp_path: Path) -> None:  # noqa: F811

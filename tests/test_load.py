@@ -12,7 +12,6 @@ import importlib.util
 import json
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
@@ -22,7 +21,7 @@ import pytest
 
 from assistant import Assistant
 
-from .conftest import ROOT, TESTSET_PATH
+from .conftest import ROOT, TESTSET_PATH, Held
 
 pytestmark = [pytest.mark.filterwarnings("ignore:.*no_silent_downcasting:Warning"),
               pytest.mark.filterwarnings("ignore:The copy keyword is deprecated:Warning")]
@@ -56,20 +55,6 @@ def test_eight_users_get_the_single_user_answers(bot: Any) -> None:
     assert results["latency_ms"]["p95"] < 30_000 and results["throughput_rps"] > 0
 
 
-class Held:
-    """The assistant, but every answer waits until `gate` opens (a slow handler)."""
-
-    def __init__(self, bot: Any, gate: threading.Event):
-        self.bot, self.gate = bot, gate
-        self.article, self.llm, self.info = bot.article, None, bot.info
-
-    def ask(self, *args: Any, **kwargs: Any) -> Any:
-        self.gate.wait(30)
-        return self.bot.ask(*args, **kwargs)
-
-    def stream(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
-        self.gate.wait(30)
-        yield from self.bot.stream(*args, **kwargs)
 
 
 def test_a_full_queue_turns_requests_away_at_once(bot: Any, tmp_path: Path) -> None:
