@@ -66,7 +66,7 @@ class Assistant:
         chunking = ChunkingConfig(**stored.manifest["chunking"])
         self.searcher = HybridSearcher(stored.chunks, stored.chunk_articles, stored.vectors, embedder, fusion, chunking,
                                        bm25=stored.bm25)
-        self.answerers = [ExtractiveAnswerer(a) for a in stored.articles]
+        self._answerers: dict[int, ExtractiveAnswerer] = {}  # built on first use: a corpus may be large
         self.llm: Any = None
         self._chunk_spans: list[dict[tuple[int, int], str]] = [{} for _ in stored.articles]
         for chunk, owner in zip(stored.chunks, stored.chunk_articles):
@@ -238,7 +238,18 @@ class Assistant:
         mine = [p for p in passages if p.article == owner]
         text = self.articles[owner].text
         focus = [(text.find(q), text.find(q) + len(q)) for q in quotes if q and text.find(q) >= 0]
-        return self.answerers[owner].answer(query, mine, self._chunk_spans[owner], lang=lang, focus=focus)
+        return self.answerer(owner).answer(query, mine, self._chunk_spans[owner], lang=lang, focus=focus)
+
+    def answerer(self, article: int = 0) -> ExtractiveAnswerer:
+        """The extractive answerer of one article (built once, on first use)."""
+        if article not in self._answerers:
+            self._answerers[article] = ExtractiveAnswerer(self.stored.articles[article])
+        return self._answerers[article]
+
+    @property
+    def answerers(self) -> list[ExtractiveAnswerer]:
+        """Every article's answerer (builds them all; prefer `answerer(i)`)."""
+        return [self.answerer(i) for i in range(len(self.stored.articles))]
 
     def set_llm(self, llm: Any) -> None:
         """Use a chat model (spec string such as "openai:gpt-4o-mini", or a LangChain model)."""

@@ -13,6 +13,7 @@ general Vietnamese (and English) question words, never words of a particular art
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -291,6 +292,7 @@ _EN_WORDS = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=2048)
 def analyse(question: str) -> QuestionAnalysis:
     text = canonical_tones(question)
     folded = fold(text)

@@ -255,7 +255,8 @@ def load_index(directory: Path, mmap: bool | None = None) -> StoredIndex:
     chunk_articles: list[int] = []
     try:
         for r in _read_jsonl(directory / "chunks.jsonl"):
-            r["section"], r["sentences"] = _shared(r.get("section", "body")), [_shared(s) for s in r.get("sentences", ())]
+            r["section"] = _shared(r.get("section", "body"))
+            r["sentences"] = [_shared(s) for s in r.get("sentences", ())]
             chunk, owner = Chunk.from_record(r), int(r.get("article", 0))
             if articles[owner].text[chunk.start : chunk.end] != chunk.text:
                 raise IndexCorruptError(directory / "chunks.jsonl",

@@ -27,7 +27,7 @@ from assistant.question import analyse
 
 
 def collect(bot: Assistant, split: str) -> list[dict]:
-    answerer = bot.answerers[0]
+    answerer = bot.answerer(0)
     rows = []
     for case in load_testset(bundled_testset(), split):
         q = analyse(case.question)

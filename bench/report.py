@@ -156,14 +156,22 @@ def sections(r: dict[str, Any]) -> list[Section]:
         case = c.get(key)
         if not case:
             continue
-        bld, qry = case.get("build", {}), case.get("query", {})
+        bld, qry, full = case.get("build", {}), case.get("query", {}), case.get("assistant", {})
         recall = _g(qry, "hnsw", "recall@10")
+        st = bld.get("stages_s", {})
+        note = bld.get("error") or qry.get("error") or (
+            f"build: chunk {_f(st.get('chunk_article'), 1)} s, BM25 {_f(st.get('build_bm25'), 1)} s, "
+            f"embed + FAISS {_f(st.get('embed_into_faiss'), 1)} s, save {_f(st.get('save_index'), 1)} s "
+            f"(+ parsing the articles {_f(bld.get('parse_s'), 0)} s)")
+        if full.get("load_s") is not None:
+            note += (f"; `Assistant.load` (an answerer per article): {_f(full['load_s'], 1)} s, "
+                     f"{_f(_g(full, 'memory', 'peak_rss_mib'), 0)} MiB")
         rows.append([_f(bld.get("passages") or qry.get("passages")), _f(_g(bld, "faiss", "index_type")),
                      _f(bld.get("build_s"), 1), _f(bld.get("build_passages_per_s"), 0), _f(bld.get("index_mib"), 0),
                      _f(qry.get("load_s"), 1), " / ".join(_pp(_g(qry, "latency_ms", "hybrid"), 1)),
                      _f(_g(qry, "latency_ms", "dense", "p50"), 2), _f(_g(qry, "latency_ms", "bm25", "p50"), 2),
                      _f(recall if recall is not None else (1.0 if qry else None), 3),
-                     f"{_mem(bld)} / {_mem(qry)}", bld.get("error") or qry.get("error") or ""])
+                     f"{_mem(bld)} / {_mem(qry)}", note])
     out.append(("Scale: synthetic corpora, offline embedder (hybrid k=4, ~200 generated queries)",
                 ["passages", "index", "build s", "passages/s", "MiB on disk", "load s", "hybrid p50 / p95 ms",
                  "dense p50", "bm25 p50", "recall@10", "peak MiB build / query", "note"], rows))
@@ -207,7 +215,8 @@ def markdown(r: dict[str, Any]) -> str:
         f"langchain-core {v['langchain-core']}, langchain-community {v['langchain-community']}, gradio {v['gradio']}, "
         f"sentence-transformers {v['sentence-transformers']}, torch {v['torch']}; commit {m['commit']}"
         f"{' (uncommitted changes)' if m['dirty'] else ''}; {r['started']}, {r['duration_s']:.0f} s.", "",
-        f"Rerun: `{r['command']}` (1M passages: `make bench BENCH_ARGS=--scale-1m`).", "",
+        f"Rerun this table: `{r['command']}` (`make bench` alone skips the 1M-passage corpus and takes a few "
+        "minutes; `make bench BENCH_ARGS=--scale-1m` adds it).", "",
         "p50 is the median and p95 the 95th percentile over repeated runs; the machine is shared and noisy, "
         "so compare ratios measured in the same run rather than figures from different runs. "
         "The offline hashing embedder runs everywhere; the tiny sentence-transformers model (a 1-layer BERT "
@@ -241,3 +250,11 @@ def print_tables(r: dict[str, Any]) -> None:
         for row in rows:
             table.add_row(*row)
         console.print(table)
+
+
+if __name__ == "__main__":  # re-render the tables of a results.json: python -m bench.report [results.json]
+    source = Path(sys.argv[1] if len(sys.argv) > 1 else "artifacts/bench/results.json")
+    saved = json.loads(source.read_text(encoding="utf-8"))
+    saved["targets"] = targets(saved)
+    print_tables(saved)
+    write(saved, source.parent)
