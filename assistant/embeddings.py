@@ -179,7 +179,9 @@ class SentenceTransformerEmbeddings(Embeddings):
         try:
             return SentenceTransformer(self.path, device=self.device, local_files_only=True)
         except Exception as err:
-            raise ModelUnavailableError(f"cannot load embedding model {self.model_id!r} from {self.path}: {err}") from err
+            raise ModelUnavailableError(
+                f"cannot load embedding model {self.model_id!r} from {self.path}: {err}"
+            ) from err
 
     @property
     def info(self) -> EmbedderInfo:
