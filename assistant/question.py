@@ -19,127 +19,28 @@ from dataclasses import dataclass
 
 from .text import canonical_tones, fold
 
-# Function words and question words, with diacritics. They never count as content.
-STOPWORDS = frozenset(
-    [
-        "à",
-        "ạ",
-        "ai",
-        "anh",
-        "bao",
-        "nhiêu",
-        "đâu",
-        "lâu",
-        "bấy",
-        "bị",
-        "bởi",
-        "các",
-        "cái",
-        "cần",
-        "cho",
-        "chứ",
-        "có",
-        "của",
-        "cũng",
-        "đã",
-        "đang",
-        "để",
-        "đến",
-        "đều",
-        "đó",
-        "được",
-        "gì",
-        "hả",
-        "hay",
-        "hoặc",
-        "khi",
-        "không",
-        "là",
-        "làm",
-        "lại",
-        "lên",
-        "mà",
-        "mấy",
-        "mình",
-        "một",
-        "mỗi",
-        "nào",
-        "này",
-        "nè",
-        "nếu",
-        "nhiều",
-        "như",
-        "những",
-        "nơi",
-        "nói",
-        "ở",
-        "ông",
-        "ra",
-        "rồi",
-        "sao",
-        "sẽ",
-        "tại",
-        "thế",
-        "thì",
-        "thôi",
-        "trên",
-        "trong",
-        "từ",
-        "và",
-        "vẫn",
-        "về",
-        "vì",
-        "với",
-        "vừa",
-        "xem",
-        "hãy",
-        "hỏi",
-        "cho",
-        "biết",
-        "what",
-        "who",
-        "whom",
-        "whose",
-        "which",
-        "when",
-        "where",
-        "why",
-        "how",
-        "many",
-        "much",
-        "is",
-        "are",
-        "was",
-        "were",
-        "the",
-        "of",
-        "in",
-        "on",
-        "for",
-        "to",
-        "and",
-        "does",
-        "did",
-        "do",
-        "by",
-        "with",
-        "about",
-        "from",
-        "that",
-        "this",
-        "it",
-        "its",
-        "their",
-        "there",
-        "as",
-        "at",
-        "be",
-        "been",
-        "has",
-        "have",
-        "had",
-    ]
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# English question and function words (also tell an English question apart).
+_EN_FUNCTION = _words(
+    """
+    what who whom whose which when where why how many much is are was were the of in on for to and
+    does did do by with about from that this it its their there as at be been has have had
+    """
 )
+# Function words and question words, with diacritics. They never count as content.
+_VI_FUNCTION = _words(
+    """
+    à ạ ai anh bao nhiêu đâu lâu bấy bị bởi các cái cần cho chứ có của cũng đã đang để đến đều đó
+    được gì hả hay hoặc khi không là làm lại lên mà mấy mình một mỗi nào này nè nếu nhiều như những
+    nơi nói ở ông ra rồi sao sẽ tại thế thì thôi trên trong từ và vẫn về vì với vừa xem hãy hỏi cho
+    biết
+    """
+)
+STOPWORDS = _VI_FUNCTION | _EN_FUNCTION
 # Phrases that frame a question rather than name its facts ("tỷ lệ ... là bao nhiêu",
 # "nhằm mục đích gì", "giữ chức vụ gì", "trong giai đoạn nào"): general question
 # vocabulary. They are removed as whole phrases, so "chức" in "chức vụ" goes while
@@ -153,30 +54,7 @@ _FRAMING_FOLDED = tuple(tuple(fold(w) for w in p) for p in FRAMING)
 
 # Folded forms of stopwords that are also folded forms of content words ("chi" is "chỉ"
 # and "chi bộ", "the" is "thế" and "thẻ"): without diacritics they must stay content.
-_AMBIGUOUS = frozenset(
-    [
-        "chi",
-        "can",
-        "bi",
-        "the",
-        "tu",
-        "minh",
-        "cung",
-        "lam",
-        "tai",
-        "vi",
-        "dang",
-        "moi",
-        "co",
-        "de",
-        "da",
-        "den",
-        "ve",
-        "la",
-        "ra",
-        "nhu",
-    ]
-)
+_AMBIGUOUS = _words("chi can bi the tu minh cung lam tai vi dang moi co de da den ve la ra nhu")
 FOLDED_STOPWORDS = frozenset(fold(w) for w in STOPWORDS) - _AMBIGUOUS
 
 # Cue phrases (folded) -> kind, checked in order; the first match wins.
@@ -219,30 +97,7 @@ KIND_CUES: list[tuple[str, str]] = [
 ]
 # Classifiers count anything ("mấy chiếc", "bao nhiêu cái"); "người"/"vị" count people.
 _CLASSIFIERS = frozenset(["chiec", "cai", "con", "nguoi", "vi", "lan"])
-_UNIT_STOP = frozenset(
-    [
-        "duoc",
-        "da",
-        "se",
-        "trong",
-        "la",
-        "cua",
-        "cho",
-        "vao",
-        "tro",
-        "len",
-        "khi",
-        "o",
-        "tai",
-        "va",
-        "vua",
-        "moi",
-        "nay",
-        "do",
-        "bao",
-        "nhieu",
-    ]
-)
+_UNIT_STOP = _words("duoc da se trong la cua cho vao tro len khi o tai va vua moi nay do bao nhieu")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*%?")
 _TITLED = re.compile(
     r"(?i:\b(?:ông|bà|anh|chị|đồng chí|đại tá|thượng tá|trung tá|thiếu tá|thiếu tướng|trung tướng|"
@@ -270,26 +125,7 @@ class QuestionAnalysis:
 
 
 _EN_STOP = frozenset(["the", "a", "an"])
-_EN_WORDS = frozenset(
-    [
-        "what",
-        "who",
-        "which",
-        "when",
-        "where",
-        "why",
-        "how",
-        "many",
-        "much",
-        "does",
-        "did",
-        "is",
-        "are",
-        "the",
-        "of",
-        "article",
-    ]
-)
+_EN_WORDS = (_EN_FUNCTION & _words("what who which when where why how many much does did is are the of")) | {"article"}
 
 
 @functools.lru_cache(maxsize=2048)
