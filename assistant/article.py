@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ArticleError
@@ -36,26 +37,38 @@ _LEAD_PREFIX = re.compile(r"^\(?[A-ZĐ][A-Za-zĐđ.]{1,15}\)?\s*[-–—]\s*")
 _SENTENCE_END = tuple(".!?…:;\"”’»)")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Paragraph:
-    """One block of the article: `kind` is date, title, lead, body, caption or byline."""
+    """One block of the article: `kind` is date, title, lead, body, caption or byline.
+
+    `doc` is the whole article text (the same object, not a copy: a million-passage corpus
+    would otherwise hold its text twice more); `text` is the paragraph's slice of it."""
 
     index: int
     kind: str
     start: int
     end: int
-    text: str
+    doc: str = field(repr=False)
+
+    @property
+    def text(self) -> str:
+        return self.doc[self.start : self.end]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sentence:
-    """A sentence, addressable by `id` ("s012") for citations."""
+    """A sentence, addressable by `id` ("s012") for citations; `text` is a slice of `doc`,
+    the whole article text, as in `Paragraph`."""
 
     id: str
     paragraph: int
     start: int
     end: int
-    text: str
+    doc: str = field(repr=False)
+
+    @property
+    def text(self) -> str:
+        return self.doc[self.start : self.end]
 
 
 @dataclass(frozen=True)
@@ -188,17 +201,22 @@ def _is_name(text: str) -> bool:
     return 2 <= len(text.split()) <= 6 and bool(letters) and all(c.isupper() for c in letters)
 
 
+def sentence_id(number: int) -> str:
+    """"s012": one shared string per number, however many articles repeat it."""
+    return sys.intern(f"s{number:03d}")
+
+
 def _assemble(blocks: list[tuple[str, str | None]], kinds: list[str], source: str) -> Article:
+    full = "\n\n".join(text for text, _ in blocks)
     paragraphs: list[Paragraph] = []
     sentences: list[Sentence] = []
     pos = 0
     for index, ((text, _), kind) in enumerate(zip(blocks, kinds)):
-        paragraphs.append(Paragraph(index, kind, pos, pos + len(text), text))
+        paragraphs.append(Paragraph(index, sys.intern(kind), pos, pos + len(text), full))
         spans = split_sentences(text, offset=pos) if kind in {"lead", "body"} else [(pos, pos + len(text), text)]
-        for start, end, sentence in spans:
-            sentences.append(Sentence(f"s{len(sentences):03d}", index, start, end, sentence))
+        for start, end, _sentence in spans:
+            sentences.append(Sentence(sentence_id(len(sentences)), index, start, end, full))
         pos += len(text) + 2
-    full = "\n\n".join(p.text for p in paragraphs)
     title = next((p.text for p in paragraphs if p.kind == "title"), None)
     date_par = next((p.text for p in paragraphs if p.kind == "date"), None)
     date_match = _DATE.search(date_par) if date_par else None

@@ -37,17 +37,36 @@ class ChunkingConfig:
             raise ValueError(f"overlap must be >= 0, got {self.overlap}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Chunk:
-    """A retrievable passage with its place in the article."""
+    """A retrievable passage with its place in the article.
+
+    `text` is a slice of `doc`, the article text (shared, not copied: a million passages
+    would otherwise hold the corpus text once more), `doc[start - base:end - base]`. A chunk
+    read from a record alone (`from_record` without the article) holds just its own text,
+    with `base == start`. Chunks are equal when their ids, places and texts are."""
 
     chunk_id: str
-    text: str
     paragraph: int
     start: int
     end: int
     section: str
     sentence_ids: tuple[str, ...] = field(default=())
+    doc: str = field(default="", repr=False)
+    base: int = field(default=0, repr=False)
+
+    @property
+    def text(self) -> str:
+        return self.doc[self.start - self.base : self.end - self.base]
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.chunk_id, self.paragraph, self.start, self.end, self.section, self.sentence_ids, self.text)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Chunk) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
 
     def to_record(self) -> dict[str, object]:
         return {
@@ -61,15 +80,21 @@ class Chunk:
         }
 
     @classmethod
-    def from_record(cls, rec: dict[str, object]) -> Chunk:
+    def from_record(cls, rec: dict[str, object], doc: str | None = None) -> Chunk:
+        """The chunk of a record; with `doc` (its article's text) its text is a slice of it,
+        and must be the record's text (`ValueError` otherwise)."""
+        start, end, text = int(rec["start"]), int(rec["end"]), str(rec["text"])  # type: ignore[call-overload]
+        if doc is not None and doc[start:end] != text:
+            raise ValueError(f"chunk {rec['id']} does not match the article text")
         return cls(
             chunk_id=str(rec["id"]),
-            text=str(rec["text"]),
             paragraph=int(rec["paragraph"]),  # type: ignore[call-overload]
-            start=int(rec["start"]),  # type: ignore[call-overload]
-            end=int(rec["end"]),  # type: ignore[call-overload]
+            start=start,
+            end=end,
             section=str(rec.get("section", "body")),
             sentence_ids=tuple(rec.get("sentences", ())),  # type: ignore[arg-type]
+            doc=text if doc is None else doc,
+            base=start if doc is None else 0,
         )
 
 
@@ -117,7 +142,7 @@ def chunk_article(
         for first, last in _pack(article.text, units, config, count):
             start, end = units[first][1], units[last][2]
             ids = tuple(dict.fromkeys(u[0] for u in units[first : last + 1]))
-            chunks.append(Chunk(f"c{len(chunks):03d}", article.text[start:end], par.index, start, end, par.kind, ids))
+            chunks.append(Chunk(f"c{len(chunks):03d}", par.index, start, end, par.kind, ids, article.text))
     return chunks
 
 

@@ -257,11 +257,8 @@ def load_index(directory: Path, mmap: bool | None = None) -> StoredIndex:
         for r in _read_jsonl(directory / "chunks.jsonl"):
             r["section"] = _shared(r.get("section", "body"))
             r["sentences"] = [_shared(s) for s in r.get("sentences", ())]
-            chunk, owner = Chunk.from_record(r), int(r.get("article", 0))
-            if articles[owner].text[chunk.start : chunk.end] != chunk.text:
-                raise IndexCorruptError(directory / "chunks.jsonl",
-                                        f"chunk {chunk.chunk_id} does not match the article text")
-            chunks.append(chunk)
+            owner = int(r.get("article", 0))
+            chunks.append(Chunk.from_record(r, doc=articles[owner].text))
             chunk_articles.append(owner)
     except (KeyError, TypeError, ValueError, IndexError) as err:
         raise IndexCorruptError(directory / "chunks.jsonl", f"malformed chunk record ({err})") from None
@@ -321,16 +318,16 @@ def _article_record(article: Article) -> dict[str, Any]:
 def _article_from_record(rec: dict[str, Any]) -> Article:
     """Rebuild an Article from its record (format 1 records have no sentence spans: they are
     re-split, deterministically)."""
-    from .article import Sentence
+    from .article import Sentence, sentence_id
 
     text = rec["text"]
-    paragraphs = tuple(Paragraph(i, _shared(kind), s, e, text[s:e]) for i, (kind, s, e) in enumerate(rec["paragraphs"]))
+    paragraphs = tuple(Paragraph(i, _shared(kind), s, e, text) for i, (kind, s, e) in enumerate(rec["paragraphs"]))
     sentences: list[Sentence] = []
     if "sentences" in rec:
-        sentences = [Sentence(_shared(f"s{i:03d}"), p, s, e, text[s:e]) for i, (p, s, e) in enumerate(rec["sentences"])]
+        sentences = [Sentence(sentence_id(i), p, s, e, text) for i, (p, s, e) in enumerate(rec["sentences"])]
     for p in paragraphs if "sentences" not in rec else ():
         spans = split_sentences(p.text, offset=p.start) if p.kind in {"lead", "body"} else [(p.start, p.end, p.text)]
-        sentences.extend(Sentence(f"s{len(sentences):03d}", p.index, s, e, t) for s, e, t in spans)
+        sentences.extend(Sentence(sentence_id(len(sentences)), p.index, s, e, text) for s, e, _t in spans)
     return Article(text, paragraphs, tuple(sentences), rec.get("title"), rec.get("date"), rec.get("author"),
                    rec.get("source", "<index>"))
 
