@@ -187,6 +187,8 @@ def summarize(records: Sequence[dict[str, Any]], config: dict[str, Any], testset
         "by_split": breakdown(records, "split"),
         "by_type": breakdown(records, "type"),
         "by_variant": breakdown(records, "variant"),
+        "by_split_variant": breakdown([{**r, "split_variant": f"{r['split']}/{r['variant']}"} for r in records],
+                                      "split_variant"),
         "config": config,
         "embedder": bot.info()["embedder_config"],
         "article_sha256": [a.sha256 for a in bot.articles],

@@ -72,6 +72,13 @@ def print_table(summary: dict[str, Any], console: Any = None) -> None:
     for kind, agg in summary["by_type"].items():
         by_type.add_row(kind, fmt(agg.get("overall_correct")))
     console.print(by_type)
+    if summary.get("by_split_variant"):
+        bar = Table(title="By split and variant: answer correct, abstention, false refusals")
+        for name in ("split / variant", "correct", "abstention", "false refusals"):
+            bar.add_column(name, justify="left" if name == "split / variant" else "right")
+        for group, agg in summary["by_split_variant"].items():
+            bar.add_row(group, *(fmt(agg.get(m)) for m in ("correct", "abstention", "false_refusal")))
+        console.print(bar)
 
 
 def print_comparison(summaries: dict[str, dict[str, Any]], console: Any = None) -> None:
