@@ -178,22 +178,30 @@ class ExtractiveAnswerer:
                 if c.start < p.end and p.start < c.end and i not in ranks:
                     ranks[i] = p.rank
         sentences = {i for i, s in enumerate(self.article.sentences) for a, b in focus if s.start < b and a < s.end}
-        cands = [self._score(q, i, rank) for i, rank in ranks.items()]
+        memo: dict[tuple[str, int], tuple[float, float]] = {}  # sentence / paragraph coverage
+        cands = [self._score(q, i, rank, memo) for i, rank in ranks.items()]
         cands = [replace(c, score=c.score + 0.6) if c.clause.sentence in sentences else c for c in cands]
         return max(cands, key=lambda c: (c.slot_ok, c.score), default=None)
 
-    def _score(self, q: QuestionAnalysis, i: int, rank: int) -> Candidate:
+    def _score(self, q: QuestionAnalysis, i: int, rank: int,
+               memo: dict[tuple[str, int], tuple[float, float]] | None = None) -> Candidate:
         ev = self.evidence
         clause = ev.clauses[i]
         form = "folded" if q.folded else "exact"
-        sent = ev.sentence_tokens[clause.sentence]
-        para = ev.paragraph_tokens[clause.paragraph]
-        cl = ev.clause_tokens[i]
-        uni_s, uni_c, uni_p = (self._cover(q.content, t[form]) for t in (sent, cl, para))
+        memo = {} if memo is None else memo
+
+        def cover(key: tuple[str, int], forms: dict[str, set[str]]) -> tuple[float, float]:
+            got = memo.get(key)
+            if got is None:
+                uni = self._cover(q.content, forms[form])
+                got = memo[key] = (uni, self._cover(q.bigrams, forms[form + "_bi"]) if q.bigrams else uni)
+            return got
+
+        uni_s, bi_s = cover(("s", clause.sentence), ev.sentence_tokens[clause.sentence])
+        uni_p, bi_p = cover(("p", clause.paragraph), ev.paragraph_tokens[clause.paragraph])
+        uni_c = self._cover(q.content, ev.clause_tokens[i][form])
         sentence = self.article.sentences[clause.sentence].text
         paragraph = self.article.paragraphs[clause.paragraph].text
-        bi_s = self._cover(q.bigrams, sent[form + "_bi"]) if q.bigrams else uni_s
-        bi_p = self._cover(q.bigrams, para[form + "_bi"]) if q.bigrams else uni_p
         support = 0.35 * uni_s + 0.15 * uni_c + 0.2 * uni_p + 0.15 * bi_s + 0.15 * bi_p
         slot_ok, figure = self._slot(q, clause, sentence)
         short = None
@@ -202,7 +210,7 @@ class ExtractiveAnswerer:
             short, focus = figure
         # numbers the question names ("2010 – 2015", "năm 2022") must stand near the answer
         slot_ok = slot_ok and all(n in paragraph for n in q.numbers)
-        if q.names and all(n in fold(sentence) for n in q.names):
+        if q.names and all(n in ev.sentence_folded[clause.sentence] for n in q.names):
             support += 0.15  # the sentence names the person or place the question names
         return Candidate(clause, support + 0.3 * focus + 0.05 / rank, support, slot_ok, short)
 
@@ -210,7 +218,7 @@ class ExtractiveAnswerer:
         self, q: QuestionAnalysis, clause: Clause, sentence: str
     ) -> tuple[bool, tuple[tuple[int, int], float] | None]:
         """Is what the question asks for (a figure, a new name, a time, a place) there?"""
-        folded_q = fold(q.text)
+        folded_q = q.folded_text
         if q.kind == "number":
             found = self._number_slot(q, clause)
             return found is not None, found
@@ -231,15 +239,15 @@ class ExtractiveAnswerer:
         return True, None
 
     def _cover(self, tokens: tuple[str, ...], have: set[str]) -> float:
-        uniq = set(tokens)
-        total = sum(self.evidence.idf(t) for t in uniq)
-        return sum(self.evidence.idf(t) for t in uniq if t in have) / total if total else 0.0
+        """IDF-weighted share of `tokens` found in `have`."""
+        weights, total = self.evidence.weights(tokens)
+        return sum(w for t, w in weights if t in have) / total if total else 0.0
 
     def _number_slot(self, q: QuestionAnalysis, clause: Clause) -> tuple[tuple[int, int], float] | None:
         """The figure that answers a "bao nhiêu" question in this clause, if any: its span and
         how well the words around it match the question."""
-        asked = {fold(n) for n in q.numbers}
-        folded_q = fold(q.text)
+        asked = set(q.numbers)  # (digits: folding changes nothing)
+        folded_q = q.folded_text
         options = [m for m in self.evidence.mentions_in(clause.start, clause.end) if m.number not in asked]
         if not re.search(r"\b(ty le|phan tram|percent|percentage)\b", folded_q):
             options = [m for m in options if not m.number.endswith("%")]  # a count is not a share
@@ -258,8 +266,8 @@ class ExtractiveAnswerer:
         text = self.article.text
 
         def near(m: Mention) -> float:
-            window = text[max(clause.start, m.start - _WINDOW) : min(clause.end, m.end + _WINDOW)]
-            score = self._cover(q.content, _token_forms(window)[form])
+            window = self.evidence.forms(max(clause.start, m.start - _WINDOW), min(clause.end, m.end + _WINDOW))
+            score = self._cover(q.content, window[form])
             if not q.unit:
                 score += float(_adjacent(q, m, text, clause))
             return score

@@ -58,6 +58,10 @@ class Mention:
     tail: str = ""  # the text of those syllables, verbatim
 
 
+_CACHE_MAX = 4096  # entries per cache below; cleared when full (bounded memory, thread-safe enough:
+# a lost entry is recomputed, never wrong)
+
+
 class ArticleEvidence:
     def __init__(self, article: Article):
         self.article = article
@@ -76,10 +80,35 @@ class ArticleEvidence:
         self._idf = {t: math.log((n + 1) / (c + 0.5)) for t, c in df.items()}
         self._idf_missing = math.log((n + 1) / 0.5)
         self.all_folded = fold(text)
+        self.sentence_folded = [fold(s.text) for s in article.sentences]
         self.mentions = [_mention(m) for m in _MENTION.finditer(text)]
+        self._forms: dict[tuple[int, int], dict[str, set[str]]] = {}
+        self._weights: dict[tuple[str, ...], tuple[tuple[tuple[str, float], ...], float]] = {}
 
     def idf(self, token: str) -> float:
         return self._idf.get(token, self._idf_missing)
+
+    def weights(self, tokens: tuple[str, ...]) -> tuple[tuple[tuple[str, float], ...], float]:
+        """The distinct tokens with their IDF, and the IDF total (cached: a question's tokens
+        are weighed against every candidate clause)."""
+        got = self._weights.get(tokens)
+        if got is None:
+            pairs = tuple((t, self.idf(t)) for t in dict.fromkeys(tokens))
+            got = (pairs, math.fsum(w for _, w in pairs))
+            if len(self._weights) >= _CACHE_MAX:
+                self._weights.clear()
+            self._weights[tokens] = got
+        return got
+
+    def forms(self, start: int, end: int) -> dict[str, set[str]]:
+        """`_token_forms` of `article.text[start:end]` (cached: windows around figures recur)."""
+        got = self._forms.get((start, end))
+        if got is None:
+            got = _token_forms(self.article.text[start:end])
+            if len(self._forms) >= _CACHE_MAX:
+                self._forms.clear()
+            self._forms[(start, end)] = got
+        return got
 
     def in_article(self, token: str, folded: bool) -> bool:
         return token in self._idf

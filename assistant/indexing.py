@@ -22,7 +22,7 @@ from .article import Article
 from .chunking import Chunk, ChunkingConfig, chunk_article, search_text
 from .embeddings import Embedder
 from .lexical import build_bm25
-from .store import FLAT_MAX, new_faiss, save_index
+from .store import FLAT_MAX, new_faiss, save_index, train_sample
 
 BATCH = 256  # texts per embedder call (one progress step)
 ADD_BATCH = 8192  # vectors per FAISS add (HNSW inserts a batch in parallel)
@@ -106,6 +106,8 @@ def embed_into_faiss(embedder: Embedder, texts: Sequence[str], progress: bool | 
                      flat_max: int = FLAT_MAX) -> Any:
     """A FAISS index (`store.new_faiss`) of the passages' vectors, filled batch by batch."""
     index = new_faiss(len(texts), embedder.info.dim, flat_max)
+    if not index.is_trained:  # the 8-bit quantiser of a large index learns from a sample first
+        index.train(embedder.embed_array([texts[i] for i in train_sample(len(texts))]))
     for vectors in _embedded(embedder, texts, progress):
         index.add(vectors)
     return index

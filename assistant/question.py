@@ -52,6 +52,16 @@ FRAMING_PHRASES = """tỷ lệ|phần trăm|người|giai đoạn|khoảng thờ
 FRAMING = tuple(tuple(p.split()) for p in (x.strip() for x in FRAMING_PHRASES.split("|")) if p)
 _FRAMING_FOLDED = tuple(tuple(fold(w) for w in p) for p in FRAMING)
 
+
+def _by_first(phrases: tuple[tuple[str, ...], ...]) -> dict[str, tuple[tuple[str, ...], ...]]:
+    out: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in phrases:
+        out.setdefault(phrase[0], []).append(phrase)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+_FRAMING_BY_FIRST, _FRAMING_BY_FIRST_FOLDED = _by_first(FRAMING), _by_first(_FRAMING_FOLDED)
+
 # Folded forms of stopwords that are also folded forms of content words ("chi" is "chỉ"
 # and "chi bộ", "the" is "thế" and "thẻ"): without diacritics they must stay content.
 _AMBIGUOUS = _words("chi can bi the tu minh cung lam tai vi dang moi co de da den ve la ra nhu")
@@ -95,6 +105,7 @@ KIND_CUES: list[tuple[str, str]] = [
     (r"\b(nhu the nao|the nao|lam sao|bang cach nao|ra sao|how)\b", "method"),
     (r"\bnhung\b.*\b(nao|gi)\b|\bcac \w+ nao\b|\b(gom|bao gom|liet ke|which|what are)\b", "list"),
 ]
+_KIND_RES = [(re.compile(pattern), kind) for pattern, kind in KIND_CUES]
 # Classifiers count anything ("mấy chiếc", "bao nhiêu cái"); "người"/"vị" count people.
 _CLASSIFIERS = frozenset(["chiec", "cai", "con", "nguoi", "vi", "lan"])
 _UNIT_STOP = _words("duoc da se trong la cua cho vao tro len khi o tai va vua moi nay do bao nhieu")
@@ -118,6 +129,7 @@ class QuestionAnalysis:
     numbers: tuple[str, ...]  # numbers written in the question
     names: tuple[str, ...]  # capitalised multi-syllable names, folded
     english: bool
+    folded_text: str = ""  # the whole question, accent-folded (`text.fold`)
 
     @property
     def is_meta(self) -> bool:
@@ -136,13 +148,14 @@ def analyse(question: str) -> QuestionAnalysis:
     # English: English question words, and Vietnamese letters only in capitalised names
     lowercase_vi = any(w[0].islower() and fold(w) != w for w in re.findall(r"\w+", text))
     english = sum(s in _EN_WORDS for s in fsylls) >= 2 and not lowercase_vi
-    kind = next((k for pattern, k in KIND_CUES if re.search(pattern, folded)), "fact")
+    kind = next((k for pattern, k in _KIND_RES if pattern.search(folded)), "fact")
     no_marks = fold(text) == text.lower()
     sylls = fsylls if no_marks else re.findall(r"\w+", text.lower())
     stop = STOPWORDS | FOLDED_STOPWORDS | _EN_STOP if english else FOLDED_STOPWORDS if no_marks else STOPWORDS
     keep = [s not in stop for s in sylls]
-    for i in range(len(sylls)):
-        for phrase in _FRAMING_FOLDED if no_marks else FRAMING:
+    framing = _FRAMING_BY_FIRST_FOLDED if no_marks else _FRAMING_BY_FIRST
+    for i, syll in enumerate(sylls):
+        for phrase in framing.get(syll, ()):
             if tuple(sylls[i : i + len(phrase)]) == phrase:
                 keep[i : i + len(phrase)] = [False] * len(phrase)
     content = tuple(s for s, k in zip(sylls, keep) if k)
@@ -162,6 +175,7 @@ def analyse(question: str) -> QuestionAnalysis:
         numbers=tuple(_NUMBER.findall(text)),
         names=tuple(dict.fromkeys([n for n in names if len(n.split()) >= 2] + list(titled))),
         english=english,
+        folded_text=folded,
     )
 
 

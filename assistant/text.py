@@ -62,11 +62,29 @@ def _has_surrogates(text: str) -> bool:
     return any("\ud800" <= ch <= "\udfff" for ch in text)
 
 
+class _FoldTable(dict[int, str]):
+    """str.translate table: a character -> itself without its combining marks (NFD, marks
+    dropped), filled on first sight of each character. Per character is exact: NFD
+    decomposes character by character and only reorders marks, which are all dropped."""
+
+    def __missing__(self, code: int) -> str:
+        folded = "".join(c for c in unicodedata.normalize("NFD", chr(code)) if not unicodedata.combining(c))
+        self[code] = folded
+        return folded
+
+
+_FOLD = _FoldTable({ord("đ"): "d"})
+
+
 def fold(text: str) -> str:
-    """Lowercase and remove Vietnamese accents: đ -> d, tone and vowel marks dropped."""
-    text = text.lower().replace("đ", "d")
-    stripped = "".join(ch for ch in unicodedata.normalize("NFD", text) if not unicodedata.combining(ch))
-    return unicodedata.normalize("NFC", stripped)
+    """Lowercase and remove Vietnamese accents: đ -> d, tone and vowel marks dropped.
+
+    The same as NFC(marks dropped from NFD(lowercase, đ -> d)), through a translate table
+    (5-10x faster on the answerer's hot path)."""
+    folded = text.lower().translate(_FOLD)
+    if folded.isascii() or unicodedata.is_normalized("NFC", folded):
+        return folded
+    return unicodedata.normalize("NFC", folded)  # (Hangul jamo left by NFD recompose)
 
 
 def has_diacritics(text: str) -> bool:

@@ -36,7 +36,9 @@ def _pp(st: Any, digits: int = 2) -> tuple[str, str]:
 
 
 def _mem(case: Any) -> str:
-    return _f(_g(case, "memory", "peak_rss_mib"), 0)
+    """Peak MiB of a case's process; for a scale query, while serving (before the recall
+    check re-embeds every passage as a float reference)."""
+    return _f(_g(case, "memory_serving", "peak_rss_mib") or _g(case, "memory", "peak_rss_mib"), 0)
 
 
 def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
@@ -53,7 +55,8 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
         ("heavy modules after `import assistant`", _g(c, "cold_import", "heavy_modules"), "[]", "", "=="),
         ("web chat launch to first answer p50", _sec(_g(c, "chat", "to_first_answer_ms", "p50")), 8.0, "s", "<="),
         ("1M passages: hybrid query p95", _g(c, "scale_1m", "query", "latency_ms", "hybrid", "p95"), 100.0, "ms", "<="),
-        ("1M passages: peak memory, query process", _gib(_g(c, "scale_1m", "query", "memory", "peak_rss_mib")), 6.0,
+        ("1M passages: peak memory, query process", _gib(_g(c, "scale_1m", "query", "memory_serving", "peak_rss_mib")
+                                                    or _g(c, "scale_1m", "query", "memory", "peak_rss_mib")), 6.0,
          "GiB", "<="),
         ("1M passages: peak memory, build process", _gib(_g(c, "scale_1m", "build", "memory", "peak_rss_mib")), 6.0,
          "GiB", "<="),

@@ -145,17 +145,18 @@ def test_full_queue_says_busy_in_vietnamese(chromium: Any, bot: Any, tmp_path: P
     try:
         for t in callers:
             t.start()
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 60  # (generous: a loaded CI machine starts clients slowly)
         while len(demo._queue) < 1 and time.monotonic() < deadline:
             time.sleep(0.05)
+        assert len(demo._queue) >= 1, "the second caller never reached the queue"
         context, page = open_page(chromium, url)
         try:
             page.fill("#question textarea", "Ai là tác giả bài viết?")
-            started = time.monotonic()
             page.press("#question textarea", "Enter")
             toast = page.locator('[data-testid="toast-body"]')
+            # while the gate still holds the others: the refusal comes at once, not after them
             toast.filter(has_text="Trợ lý đang bận").wait_for(timeout=TIMEOUT)
-            assert time.monotonic() - started < 5  # at once, not after the others
+            assert not gate.is_set()
             assert "busy" not in toast.inner_text()
             assert page.input_value("#question textarea") == "Ai là tác giả bài viết?"
             gate.set()

@@ -101,10 +101,10 @@ def test_unanswerable_gold_is_scored_as_abstention(records: list[dict]) -> None:
 # The quality floor CI holds: the values measured when it was set, less a small margin.
 QUALITY_FLOOR = [
     "--fail-under", "citation_verbatim=1.0",
-    "--fail-under", "dev:hit@3=0.95", "--fail-under", "heldout:hit@3=0.95",
-    "--fail-under", "dev:correct=0.85", "--fail-under", "heldout:correct=0.70",
-    "--fail-under", "dev:abstention=0.90", "--fail-under", "heldout:abstention=0.70",
-    "--fail-over", "dev:false_refusal=0.08", "--fail-over", "heldout:false_refusal=0.25",
+    "--fail-under", "dev:hit@3=0.95", "--fail-under", "heldout:hit@3=0.92",
+    "--fail-under", "dev:correct=0.82", "--fail-under", "heldout:correct=0.80",
+    "--fail-under", "dev:abstention=0.86", "--fail-under", "heldout:abstention=0.79",
+    "--fail-over", "dev:false_refusal=0.11", "--fail-over", "heldout:false_refusal=0.08",
 ]  # fmt: skip
 
 

@@ -21,7 +21,8 @@ from assistant.article import Article
 from assistant.errors import IndexCorruptError
 from assistant.indexing import build_index
 from assistant.lexical import BM25_FILES, LexicalIndex, build_bm25, load_bm25, query_terms, save_bm25, top_n
-from assistant.store import FILES, HNSW_EF_SEARCH, build_faiss, load_index
+from assistant.chunking import ChunkingConfig
+from assistant.store import FILES, HNSW_EF_SEARCH, build_faiss, load_index, save_index
 from assistant.text import fold, lexical_tokens, query_tokens
 
 from .conftest import ROOT
@@ -59,27 +60,55 @@ def test_build_faiss_picks_flat_then_hnsw() -> None:
     flat = build_faiss(small, flat_max=100)
     assert type(flat).__name__ == "IndexFlatIP" and flat.ntotal == 50
     hnsw = build_faiss(large, flat_max=100)
-    assert type(hnsw).__name__ == "IndexHNSWFlat" and hnsw.ntotal == 150
+    assert type(hnsw).__name__ == "IndexHNSWSQ" and hnsw.ntotal == 150 and hnsw.is_trained
     assert hnsw.metric_type == 0  # faiss.METRIC_INNER_PRODUCT
     assert hnsw.hnsw.efSearch == HNSW_EF_SEARCH
     _scores, ids = hnsw.search(large[:10], 1)
     assert ids[:, 0].tolist() == list(range(10))  # each stored vector finds itself
 
 
-@pytest.mark.parametrize(("flat_max", "kind"), [(10_000, "IndexFlatIP"), (1, "IndexHNSWFlat")])
+@pytest.mark.parametrize(("flat_max", "kind"), [(10_000, "IndexFlatIP"), (1, "IndexHNSWSQ")])
 def test_manifest_records_the_index_type_and_load_reads_it(tmp_path: Path, small_article_path: Path,
                                                            flat_max: int, kind: str) -> None:
     directory = tmp_path / "idx"
     manifest = build_index([Article.read(small_article_path)], HashingEmbeddings(), directory, flat_max=flat_max)
     entry = manifest["faiss"]
     assert entry["index_type"] == kind and entry["metric"] == "inner_product" and entry["dim"] == 512
-    if kind == "IndexHNSWFlat":
-        assert entry["M"] == 32 and entry["ef_search"] == HNSW_EF_SEARCH
+    if kind == "IndexHNSWSQ":
+        assert entry["M"] == 32 and entry["ef_search"] == HNSW_EF_SEARCH and entry["quantizer"] == "QT_8bit"
     stored = load_index(directory)
     assert type(stored.vectors).__name__ == kind and stored.vectors.ntotal == len(stored.chunks) == entry["ntotal"]
     assert json.loads((directory / "manifest.json").read_text(encoding="utf-8"))["faiss"] == entry
     bot = Assistant.load(directory, model="offline", announce=lambda _m: None)
     assert bot.retrieve("kinh phí xây dựng thư viện xanh", k=1)[0].text
+
+
+def test_the_quantised_hnsw_index_finds_what_exact_float_search_finds() -> None:
+    """8-bit vectors cost a quarter of the memory; the neighbours must stay the same ones."""
+    import faiss
+
+    vectors, queries = _unit_vectors(3000, dim=64, seed=1), _unit_vectors(50, dim=64, seed=2)
+    exact = faiss.IndexFlatIP(64)
+    exact.add(vectors)
+    _d, truth = exact.search(queries, 10)
+    _d, found = build_faiss(vectors, flat_max=100).search(queries, 10)
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found.tolist(), truth.tolist())])
+    assert recall >= 0.9
+
+
+def test_an_older_float_hnsw_index_still_loads(tmp_path: Path, small_article_path: Path) -> None:
+    """Indexes built before the quantiser (IndexHNSWFlat, recorded so in their manifest) load as they are."""
+    import faiss
+
+    directory = tmp_path / "idx"
+    build_index([Article.read(small_article_path)], HashingEmbeddings(), directory, flat_max=1)
+    stored = load_index(directory)
+    old = faiss.IndexHNSWFlat(stored.vectors.d, 32, faiss.METRIC_INNER_PRODUCT)
+    old.add(stored.vectors.reconstruct_n(0, stored.vectors.ntotal))
+    save_index(directory, stored.articles, stored.chunks, stored.chunk_articles, old,
+               stored.manifest["embedder"], ChunkingConfig(**stored.manifest["chunking"]), stored.bm25)
+    again = load_index(directory)
+    assert type(again.vectors).__name__ == "IndexHNSWFlat" and again.manifest["faiss"]["index_type"] == "IndexHNSWFlat"
 
 
 def test_a_manifest_naming_another_index_type_is_refused(tmp_path: Path, small_article_path: Path) -> None:
