@@ -156,7 +156,7 @@ def test_full_queue_says_busy_in_vietnamese(chromium: Any, bot: Any, tmp_path: P
             toast = page.locator('[data-testid="toast-body"]')
             # while the gate still holds the others: the refusal comes at once, not after them
             toast.filter(has_text="Trợ lý đang bận").wait_for(timeout=TIMEOUT)
-            assert not gate.is_set()
+            assert results == []  # neither held caller has finished
             assert "busy" not in toast.inner_text()
             assert page.input_value("#question textarea") == "Ai là tác giả bài viết?"
             gate.set()
