@@ -222,6 +222,9 @@ class ExtractiveAnswerer:
         if q.kind == "number":
             found = self._number_slot(q, clause)
             return found is not None, found
+        if q.kind == "figure_ref":  # the figure the question quotes, and what follows it
+            m = next((m for m in self.evidence.mentions_in(clause.start, clause.end) if m.number in q.numbers), None)
+            return m is not None, ((_phrase_after(self.article.text, m, clause.end), 1.0) if m else None)
         if q.kind == "person" and _IDENTITY.search(folded_q):
             # "who said ...": the speaker opens the paragraph the quoted figure sits in
             scope = self.article.paragraphs[clause.paragraph].text if _SAID.search(folded_q) else sentence
@@ -295,6 +298,7 @@ class ExtractiveAnswerer:
             # a name is known when its last two syllables (the given name) occur in the article
             "unknown_names": float(sum(not _known_name(name, ev.all_folded) for name in q.names)),
             "missing": self.missing_mass(q),
+            "figure_ref": float(q.kind == "figure_ref"),
         }
 
     def decide(self, q: QuestionAnalysis, best: Candidate, config: AbstentionConfig | None = None) -> bool:
@@ -350,7 +354,22 @@ def _adjacent(q: QuestionAnalysis, m: Mention, text: str, clause: Clause) -> boo
     ("95% tổ chức") the figure?"""
     head = {fold(w) for w in q.content[:2]}
     before = [fold(w) for w in re.findall(r"\w+", text[max(clause.start, m.start - 40) : m.start])][-3:]
-    return bool(head & (set(before) | set(m.after[:3])))
+    # "... vượt chỉ tiêu là bao nhiêu?" and "(vượt chỉ tiêu 161 đồng chí)": the words the
+    # question puts before "bao nhiêu" stand, in order, right before the figure
+    subject = bool(q.subject) and tuple(before[-len(q.subject) :]) == q.subject
+    return subject or bool(head & (set(before) | set(m.after[:3])))
+
+
+def _phrase_after(text: str, m: Mention, limit: int, max_chars: int = 80) -> tuple[int, int]:
+    """The figure and the words after it up to the next punctuation mark ("95% tổ chức cơ sở
+    đảng hoàn thành tốt nhiệm vụ"), cut at a word boundary within `max_chars`."""
+    stop = re.compile(r"[,;.:!?()“”\"]")
+    end = min(limit, m.start + max_chars)
+    found = stop.search(text, m.end, end)
+    if found:
+        return m.start, found.start()
+    cut = text.rfind(" ", m.end, end) if end < limit else end
+    return m.start, (cut if cut > m.end else end)
 
 
 def _known_name(name: str, folded_text: str) -> bool:
@@ -361,6 +380,8 @@ def _known_name(name: str, folded_text: str) -> bool:
 
 
 def decide(f: dict[str, float], config: AbstentionConfig) -> bool:
+    if f.get("figure_ref"):  # "what does 413 stand for": the figure itself is the evidence
+        return bool(f["slot_ok"]) and not f["unknown_numbers"]
     if not f["slot_ok"] or f["unknown_numbers"] or f["unknown_names"] or f["missing"] > config.max_missing:
         return False
     return f["support"] >= (config.min_support_figure if f["figure"] else config.min_support)

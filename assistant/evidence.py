@@ -192,4 +192,12 @@ def unit_matches(mention: Mention, unit: tuple[str, ...]) -> int:
     if folded_unit[:1] == ("nguoi",):  # "bao nhiêu người": any noun for people
         head = " ".join(mention.after[:2])
         return 2 if head in _PERSON_NOUNS else 1 if mention.after[:1] == ("nguoi",) else 0
-    return len(folded_unit) if mention.after[: len(folded_unit)] == folded_unit else 0
+    if mention.after[: len(folded_unit)] == folded_unit:
+        return len(folded_unit)
+    # the head noun right after the number and the rest of the unit a few words on: "mấy lớp
+    # nhận thức" for "5 lớp bồi dưỡng nhận thức" (a weaker match than the whole unit in a row)
+    if len(folded_unit) > 1 and mention.after[:1] == folded_unit[:1] and all(
+        u in mention.after[1:6] for u in folded_unit[1:]
+    ):
+        return 1
+    return 0

@@ -48,7 +48,7 @@ STOPWORDS = _VI_FUNCTION | _EN_FUNCTION
 FRAMING_PHRASES = """tỷ lệ|phần trăm|người|giai đoạn|khoảng thời gian|khoảng|muốn|tối thiểu|tối đa|ít nhất|cấp bậc|
     chức vụ|chức danh|mảng|phụ trách|duy trì|mục đích|nhằm|đạt|giữ|đi|lần|mở|dựa|nội dung|điều|việc|cụ thể|hiện nay|
     hiện|tiêu chí|kết quả|thông tin|số lượng|con số|bài viết|bài báo|nêu|đề cập|cho biết|theo|thế|quân hàm|
-    tần suất|thời điểm|biểu hiện|phẩm chất|ngoài|còn|mục tiêu|cách|đối tượng được""".replace("\n", " ")
+    tần suất|thời điểm|biểu hiện|phẩm chất|ngoài|còn|mục tiêu|cách|đối tượng được|tổng cộng""".replace("\n", " ")
 FRAMING = tuple(tuple(p.split()) for p in (x.strip() for x in FRAMING_PHRASES.split("|")) if p)
 _FRAMING_FOLDED = tuple(tuple(fold(w) for w in p) for p in FRAMING)
 
@@ -69,15 +69,21 @@ FOLDED_STOPWORDS = frozenset(fold(w) for w in STOPWORDS) - _AMBIGUOUS
 
 # Cue phrases (folded) -> kind, checked in order; the first match wins.
 KIND_CUES: list[tuple[str, str]] = [
+    (  # what a figure of the article stands for: "Con số 413 chỉ gì?", "95% là tỷ lệ của gì?"
+        r"^\W*(con so |so |ti le |ty le |the (number|figure) )?\d[\d.,]*%?\s*(trong bai( viet| bao)?\s*)?"
+        r"(la|chi|noi ve|de cap|the hien|cho biet|refers?|means?|stands?)\b"
+        r"|^what (does|do|is) (the (number|figure) )?\d[\d.,]*%? (refer|mean|stand|count)",
+        "figure_ref",
+    ),
     (
         r"\b(tac gia|nguoi viet|ai viet|phong vien|but danh|author|who wrote|written by|chup|photographer)\b"
         r"|\b(anh|photo)\b.*\b(ai|who)\b",
         "meta_author",
     ),
-    (r"\b(tieu de|ten bai|title|headline)\b", "meta_title"),
+    (r"\b(tieu de|ten bai|tit (bai|cua bai)|title|headline)\b", "meta_title"),
     (
-        r"\b(bai (viet|bao)( nay)?|article|story)\b.*\b(xuat ban|ngay nao|thu may|nam nao|khi nao|published|date|when|"
-        r"dang (ngay|vao|luc|khi|nam))\b",
+        r"\b(bai (viet|bao)( nay)?|bai nay|article|story)\b.*\b(xuat ban|ngay nao|thu may|nam nao|khi nao|published|"
+        r"date|when|dang (ngay|vao|luc|khi|nam)|len (trang|bao))\b",
         "meta_date",
     ),
     (
@@ -130,6 +136,7 @@ class QuestionAnalysis:
     names: tuple[str, ...]  # capitalised multi-syllable names, folded
     english: bool
     folded_text: str = ""  # the whole question, accent-folded (`text.fold`)
+    subject: tuple[str, ...] = ()  # number questions: what stands right before "(là) bao nhiêu", folded
 
     @property
     def is_meta(self) -> bool:
@@ -176,6 +183,7 @@ def analyse(question: str) -> QuestionAnalysis:
         names=tuple(dict.fromkeys([n for n in names if len(n.split()) >= 2] + list(titled))),
         english=english,
         folded_text=folded,
+        subject=_subject(fsylls, keep) if kind == "number" and len(fsylls) == len(keep) else (),
     )
 
 
@@ -209,6 +217,22 @@ def strip_honorific(name: str) -> str:
             if name.startswith(prefix) and len(name) > len(prefix):
                 name, changed = name[len(prefix) :], True
     return name
+
+
+def _subject(fsylls: list[str], keep: list[bool]) -> tuple[str, ...]:
+    """The last two content syllables before "bao nhiêu" / "mấy" ("... vượt chỉ tiêu là bao
+    nhiêu?" -> ("chi", "tieu")): the figure asked for stands next to them in the article."""
+    cue = next((i for i, s in enumerate(fsylls) if (s == "nhieu" and i and fsylls[i - 1] == "bao") or s == "may"),
+               None)
+    if cue is None:
+        return ()
+    run: list[str] = []
+    for j in range(cue - (fsylls[cue] == "nhieu") - 1, max(-1, cue - 6), -1):
+        if keep[j]:
+            run.append(fsylls[j])
+        elif run:
+            break
+    return tuple(reversed(run[:2])) if len(run) >= 2 else ()  # a word, not a stray syllable
 
 
 def _unit(fsylls: list[str], sylls: list[str]) -> tuple[str, ...]:

@@ -164,8 +164,17 @@ _PATTERN = re.compile(r"\b(" + "|".join(re.escape(p) for p in _PHRASES) + r")\b"
 _KEEP = re.compile(r"\d+(?:[.,–-]\d+)*%?|(?:[A-ZĐ][\wÀ-ỹ]*(?:\s+[A-ZĐ][\wÀ-ỹ]*)*)")
 
 
+_FIGURE_REF = re.compile(
+    r"^\W*what (?:does|do|is) (?:the (?:number|figure) )?(\d[\d.,]*%?) (?:refer|mean|stand|count|represent)",
+    re.IGNORECASE,
+)
+
+
 def to_vietnamese(question: str) -> str:
     """Glossary words, names and numbers of an English question, in Vietnamese order-ish."""
+    figure = _FIGURE_REF.match(question)
+    if figure:  # "What does 413 refer to?": the question type lives in the word order
+        return f"Con số {figure.group(1)} chỉ gì?"
     out: list[str] = []
     pos = 0
     for match in _PATTERN.finditer(question):
