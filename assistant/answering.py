@@ -121,11 +121,15 @@ MESSAGES = {
 
 _PERSON = re.compile(r"(?:[A-ZĐ][\wÀ-ỹ]*\s+){2,3}[A-ZĐ][\wÀ-ỹ]*")
 _IDENTITY = re.compile(r"^(ai|nguoi nao|can bo nao|dong chi nao|who)\b|\b(la ai|la nguoi nao|who is|who was)\b")
+# A time expression, not just a word that can be part of one ("qua", "sau", "khi" alone)
 _TIME = re.compile(
-    r"\b(19|20)\d\d\b|\d{1,2}/\d{1,2}|\b(ngày|tháng|năm|nhiệm kỳ|thời gian|khi|lúc|qua|tới|liền|"
-    r"sau|trước|kỳ hạn|hằng|mỗi)\b",
+    r"\b(19|20)\d\d\b|\d{1,2}/\d{1,2}|\b(ngày|tháng|năm|quý) \d|\b(nhiệm kỳ|kỳ hạn|thời gian (tới|qua|đầu))\b"
+    r"|\b(năm|tháng|tuần|ngày|quý|nhiệm kỳ) (qua|tới|liền|sau|trước|này|nay)\b|\b(hằng|mỗi) (năm|tháng|tuần|ngày|quý)\b"
+    r"|\b(sau|trước) (khi|đó)\b|\b(khi|lúc) (được|đã|mới|còn)\b|\b(hiện nay|hiện tại|trước đây|sắp tới)\b",
     re.IGNORECASE,
 )
+_RANK = re.compile(r"\b(?:Đại|Thượng|Trung|Thiếu) (?:tướng|tá|úy|uý)\b", re.IGNORECASE)
+_RANK_ASKED = re.compile(r"\b(cap bac|quan ham|ham (gi|nao)|(mang|giu|deo|co) ham|rank)\b")
 _WINDOW = 60  # characters around a figure that describe it
 _SAID = re.compile(r"\b(cho biet|noi|phat bieu|chia se|said|says|told)\b")
 _DURATION = re.compile(
@@ -210,8 +214,8 @@ class ExtractiveAnswerer:
             short, focus = figure
         # numbers the question names ("2010 – 2015", "năm 2022") must stand near the answer
         slot_ok = slot_ok and all(n in paragraph for n in q.numbers)
-        if q.names and all(n in ev.sentence_folded[clause.sentence] for n in q.names):
-            support += 0.15  # the sentence names the person or place the question names
+        if q.names:  # the sentence names the people or places the question names
+            support += 0.15 * sum(n in ev.sentence_folded[clause.sentence] for n in q.names) / len(q.names)
         return Candidate(clause, support + 0.3 * focus + 0.05 / rank, support, slot_ok, short)
 
     def _slot(
@@ -225,6 +229,8 @@ class ExtractiveAnswerer:
         if q.kind == "figure_ref":  # the figure the question quotes, and what follows it
             m = next((m for m in self.evidence.mentions_in(clause.start, clause.end) if m.number in q.numbers), None)
             return m is not None, ((_phrase_after(self.article.text, m, clause.end), 1.0) if m else None)
+        if q.kind == "person" and _RANK_ASKED.search(folded_q):  # "mang hàm gì": a police or army rank
+            return bool(_RANK.search(sentence)), None
         if q.kind == "person" and _IDENTITY.search(folded_q):
             # "who said ...": the speaker opens the paragraph the quoted figure sits in
             scope = self.article.paragraphs[clause.paragraph].text if _SAID.search(folded_q) else sentence
@@ -324,11 +330,32 @@ class ExtractiveAnswerer:
         else:
             start, end = clause.start, clause.end
         start, end = _trim(self.article.text, start, end)
-        cite = Citation(1, chunk_of_span(chunk_of, start, end), self.article.text[start:end], start, end)
+        spans = [(start, end)]
+        speaker = self._speaker(q, clause, start, end)
+        if speaker is not None:  # "who said …": the quoted words, and the line naming who said them
+            spans.insert(0, speaker)
+        cites = [Citation(n, chunk_of_span(chunk_of, a, b), self.article.text[a:b], a, b)
+                 for n, (a, b) in enumerate(spans, start=1)]
         short = self.article.text[best.short[0] : best.short[1]] if best.short else None
         lead = MESSAGES[lang]["short"].format(short=short) if short else MESSAGES[lang]["lead"]
-        text = f"{lead}“{cite.text}” [1]"
-        return Answer(text, True, [cite], passages, short_answer=short, confidence=round(best.support, 4))
+        text = lead + " … ".join(f"“{c.text}” [{c.n}]" for c in cites)
+        return Answer(text, True, cites, passages, short_answer=short, confidence=round(best.support, 4))
+
+    def _speaker(self, q: QuestionAnalysis, clause: Clause, start: int, end: int) -> tuple[int, int] | None:
+        """For "who said/shared …" questions whose quoted span names nobody new: the start of
+        the paragraph's sentence that introduces the speaker, up to "cho biết:" (or whole)."""
+        if q.kind != "person" or not (_IDENTITY.search(q.folded_text) and _SAID.search(q.folded_text)):
+            return None
+        text = self.article.text
+        if any(_strip(fold(m.group(0))) not in q.names for m in _PERSON.finditer(text, start, end)):
+            return None
+        for sent in self.article.sentences:
+            if sent.paragraph != clause.paragraph or sent.start >= start:
+                continue
+            if any(_strip(fold(m.group(0))) not in q.names for m in _PERSON.finditer(text, sent.start, sent.end)):
+                colon = text.find(":", sent.start, sent.end)
+                return _trim(text, sent.start, colon if colon > 0 else sent.end)
+        return None
 
     def _meta(self, q: QuestionAnalysis, lang: str, chunk_of: dict[tuple[int, int], str]):  # type: ignore[no-untyped-def]
         art = self.article

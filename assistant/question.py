@@ -36,7 +36,7 @@ _VI_FUNCTION = _words(
     """
     à ạ ai anh bao nhiêu đâu lâu bấy bị bởi các cái cần cho chứ có của cũng đã đang để đến đều đó
     được gì hả hay hoặc khi không là làm lại lên mà mấy mình một mỗi nào này nè nếu nhiều như những
-    nơi nói ở ông ra rồi sao sẽ tại thế thì thôi trên trong từ và vẫn về vì với vừa xem hãy hỏi cho
+    nơi nói ở ông ra rồi sao sẽ tại thế thì thôi trên trong từ và vẫn về vì với vừa xem hãy hỏi cho vào
     biết
     """
 )
@@ -48,7 +48,7 @@ STOPWORDS = _VI_FUNCTION | _EN_FUNCTION
 FRAMING_PHRASES = """tỷ lệ|phần trăm|người|giai đoạn|khoảng thời gian|khoảng|muốn|tối thiểu|tối đa|ít nhất|cấp bậc|
     chức vụ|chức danh|mảng|phụ trách|duy trì|mục đích|nhằm|đạt|giữ|đi|lần|mở|dựa|nội dung|điều|việc|cụ thể|hiện nay|
     hiện|tiêu chí|kết quả|thông tin|số lượng|con số|bài viết|bài báo|nêu|đề cập|cho biết|theo|thế|quân hàm|
-    tần suất|thời điểm|biểu hiện|phẩm chất|ngoài|còn|mục tiêu|cách|đối tượng được|tổng cộng""".replace("\n", " ")
+    tần suất|thời điểm|biểu hiện|phẩm chất|ngoài|còn|mục tiêu|cách|đối tượng được|tổng cộng|vào dịp nào|dịp nào""".replace("\n", " ")
 FRAMING = tuple(tuple(p.split()) for p in (x.strip() for x in FRAMING_PHRASES.split("|")) if p)
 _FRAMING_FOLDED = tuple(tuple(fold(w) for w in p) for p in FRAMING)
 
@@ -94,7 +94,7 @@ KIND_CUES: list[tuple[str, str]] = [
     ),
     (
         r"\b(bao lau|khi nao|bao gio|ngay nao|nam nao|thang nao|nhiem ky nao|thoi gian nao|khoang thoi gian|"
-        r"luc nao|thoi diem nao|tan suat|when|what year|which year|how long|which term|how often)\b",
+        r"luc nao|thoi diem nao|tan suat|dip nao|when|what year|which year|how long|which term|how often)\b",
         "date",
     ),
     (r"\b(bao nhieu|may|how many|how much|so luong|ty le|percentage|percent)\b", "number"),
@@ -104,7 +104,8 @@ KIND_CUES: list[tuple[str, str]] = [
         "place",
     ),
     (
-        r"\b(ai|nguoi nao|dong chi nao|can bo nao|who|whom)\b|\b(chuc vu|cap bac|quan ham|chuc danh|position|rank)\b",
+        r"\b(ai|nguoi nao|dong chi nao|can bo nao|who|whom)\b|\b(chuc vu|cap bac|quan ham|chuc danh|position|rank)\b"
+        r"|\b(mang|giu|deo|co) ham\b|\bham (gi|nao)\b",
         "person",
     ),
     (r"\b(tai sao|vi sao|vi ly do gi|nham muc dich gi|de lam gi|muc dich|nham|ly do|why|purpose)\b", "reason"),

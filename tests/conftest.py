@@ -259,11 +259,14 @@ class Held:
     def __init__(self, bot: Any, gate: threading.Event):
         self.bot, self.gate = bot, gate
         self.article, self.llm, self.info = bot.article, None, bot.info
+        self.entered = threading.Event()  # set once a call is being handled (and held)
 
     def ask(self, *args: Any, **kwargs: Any) -> Any:
+        self.entered.set()
         self.gate.wait(30)
         return self.bot.ask(*args, **kwargs)
 
     def stream(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        self.entered.set()
         self.gate.wait(30)
         yield from self.bot.stream(*args, **kwargs)

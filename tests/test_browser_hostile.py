@@ -132,7 +132,8 @@ def test_full_queue_says_busy_in_vietnamese(chromium: Any, bot: Any, tmp_path: P
     from gradio_client import Client
 
     gate = threading.Event()
-    demo, url = serve(Held(bot, gate), feedback_path=tmp_path / "fb.jsonl", queue_size=1, concurrency=1)
+    held = Held(bot, gate)
+    demo, url = serve(held, feedback_path=tmp_path / "fb.jsonl", queue_size=1, concurrency=1)
     results: list[str] = []
 
     def call() -> None:
@@ -143,8 +144,9 @@ def test_full_queue_says_busy_in_vietnamese(chromium: Any, bot: Any, tmp_path: P
 
     callers = [threading.Thread(target=call) for _ in range(2)]  # one running, one waiting: queue full
     try:
-        for t in callers:
-            t.start()
+        callers[0].start()  # the first is being handled (held) before the second queues behind it
+        assert held.entered.wait(60), "the first caller was never handled"
+        callers[1].start()
         deadline = time.monotonic() + 60  # (generous: a loaded CI machine starts clients slowly)
         while len(demo._queue) < 1 and time.monotonic() < deadline:
             time.sleep(0.05)
