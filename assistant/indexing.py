@@ -106,7 +106,7 @@ def embed_into_faiss(embedder: Embedder, texts: Sequence[str], progress: bool | 
                      flat_max: int = FLAT_MAX) -> Any:
     """A FAISS index (`store.new_faiss`) of the passages' vectors, filled batch by batch."""
     index = new_faiss(len(texts), embedder.info.dim, flat_max)
-    if not index.is_trained:  # the 8-bit quantiser of a large index learns from a sample first
+    if not index.is_trained:  # (a quantiser that needs training learns from a sample first)
         index.train(embedder.embed_array([texts[i] for i in train_sample(len(texts))]))
     for vectors in _embedded(embedder, texts, progress):
         index.add(vectors)

@@ -134,7 +134,7 @@ def case_scale_assistant(workdir: str) -> dict[str, Any]:
 
 def _exact_float(chunks: list[Any], config: Any, emb: Any) -> Any:
     """Exact search over the passages' float32 vectors, re-embedded: the reference the
-    (8-bit quantised) HNSW index is measured against."""
+    (float16) HNSW index is measured against."""
     import faiss
 
     from assistant.chunking import search_text

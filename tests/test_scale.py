@@ -75,7 +75,7 @@ def test_manifest_records_the_index_type_and_load_reads_it(tmp_path: Path, small
     entry = manifest["faiss"]
     assert entry["index_type"] == kind and entry["metric"] == "inner_product" and entry["dim"] == 512
     if kind == "IndexHNSWSQ":
-        assert entry["M"] == 32 and entry["ef_search"] == HNSW_EF_SEARCH and entry["quantizer"] == "QT_8bit"
+        assert entry["M"] == 32 and entry["ef_search"] == HNSW_EF_SEARCH and entry["quantizer"] == "QT_fp16"
     stored = load_index(directory)
     assert type(stored.vectors).__name__ == kind and stored.vectors.ntotal == len(stored.chunks) == entry["ntotal"]
     assert json.loads((directory / "manifest.json").read_text(encoding="utf-8"))["faiss"] == entry
@@ -84,7 +84,7 @@ def test_manifest_records_the_index_type_and_load_reads_it(tmp_path: Path, small
 
 
 def test_the_quantised_hnsw_index_finds_what_exact_float_search_finds() -> None:
-    """8-bit vectors cost a quarter of the memory; the neighbours must stay the same ones."""
+    """float16 vectors cost half the memory; the neighbours must stay the same ones."""
     import faiss
 
     vectors, queries = _unit_vectors(3000, dim=64, seed=1), _unit_vectors(50, dim=64, seed=2)
@@ -93,7 +93,7 @@ def test_the_quantised_hnsw_index_finds_what_exact_float_search_finds() -> None:
     _d, truth = exact.search(queries, 10)
     _d, found = build_faiss(vectors, flat_max=100).search(queries, 10)
     recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found.tolist(), truth.tolist())])
-    assert recall >= 0.9
+    assert recall >= 0.95
 
 
 def test_an_older_float_hnsw_index_still_loads(tmp_path: Path, small_article_path: Path) -> None:
