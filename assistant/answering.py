@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from .article import Article
-from .evidence import ArticleEvidence, Clause, Mention, _token_forms, short_span, unit_matches
+from .evidence import ArticleEvidence, Clause, Mention, short_span, unit_matches
 from .question import QuestionAnalysis, analyse
 from .question import strip_honorific as _strip
 from .retrieval import Passage

@@ -192,12 +192,13 @@ def unit_matches(mention: Mention, unit: tuple[str, ...]) -> int:
     if folded_unit[:1] == ("nguoi",):  # "bao nhiêu người": any noun for people
         head = " ".join(mention.after[:2])
         return 2 if head in _PERSON_NOUNS else 1 if mention.after[:1] == ("nguoi",) else 0
-    if mention.after[: len(folded_unit)] == folded_unit:
-        return len(folded_unit)
+    prefix = 0
+    while prefix < len(folded_unit) and prefix < len(mention.after) and mention.after[prefix] == folded_unit[prefix]:
+        prefix += 1
+    if prefix == len(folded_unit):
+        return prefix
     # the head noun right after the number and the rest of the unit a few words on: "mấy lớp
-    # nhận thức" for "5 lớp bồi dưỡng nhận thức" (a weaker match than the whole unit in a row)
-    if len(folded_unit) > 1 and mention.after[:1] == folded_unit[:1] and all(
-        u in mention.after[1:6] for u in folded_unit[1:]
-    ):
-        return 1
+    # nhận thức" for "5 lớp bồi dưỡng nhận thức" (the matched head's length: a weaker match)
+    if prefix and all(u in mention.after[prefix:6] for u in folded_unit[prefix:]):
+        return prefix
     return 0

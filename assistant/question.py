@@ -48,9 +48,19 @@ STOPWORDS = _VI_FUNCTION | _EN_FUNCTION
 FRAMING_PHRASES = """tỷ lệ|phần trăm|người|giai đoạn|khoảng thời gian|khoảng|muốn|tối thiểu|tối đa|ít nhất|cấp bậc|
     chức vụ|chức danh|mảng|phụ trách|duy trì|mục đích|nhằm|đạt|giữ|đi|lần|mở|dựa|nội dung|điều|việc|cụ thể|hiện nay|
     hiện|tiêu chí|kết quả|thông tin|số lượng|con số|bài viết|bài báo|nêu|đề cập|cho biết|theo|thế|quân hàm|
-    tần suất|thời điểm|biểu hiện|phẩm chất|ngoài|còn|mục tiêu|cách|đối tượng được|tổng cộng|vào dịp nào|dịp nào""".replace("\n", " ")
+    tần suất|thời điểm|biểu hiện|phẩm chất|ngoài|còn|mục tiêu|cách|đối tượng được|tổng cộng|
+    vào dịp nào|dịp nào""".replace("\n", " ")
 FRAMING = tuple(tuple(p.split()) for p in (x.strip() for x in FRAMING_PHRASES.split("|")) if p)
-_FRAMING_FOLDED = tuple(tuple(fold(w) for w in p) for p in FRAMING)
+# Folded forms of stopwords that are also folded forms of content words ("chi" is "chỉ"
+# and "chi bộ", "the" is "thế" and "thẻ"): without diacritics they must stay content.
+_AMBIGUOUS = _words("chi can bi the tu minh cung lam tai vi dang moi co de da den ve la ra nhu")
+FOLDED_STOPWORDS = frozenset(fold(w) for w in STOPWORDS) - _AMBIGUOUS
+# (a one-syllable framing word that folds to an ambiguous syllable stays too: "thế" / "thẻ")
+_FRAMING_FOLDED = tuple(
+    folded
+    for folded in (tuple(fold(w) for w in p) for p in FRAMING)
+    if not (len(folded) == 1 and folded[0] in _AMBIGUOUS)
+)
 
 
 def _by_first(phrases: tuple[tuple[str, ...], ...]) -> dict[str, tuple[tuple[str, ...], ...]]:
@@ -61,11 +71,7 @@ def _by_first(phrases: tuple[tuple[str, ...], ...]) -> dict[str, tuple[tuple[str
 
 
 _FRAMING_BY_FIRST, _FRAMING_BY_FIRST_FOLDED = _by_first(FRAMING), _by_first(_FRAMING_FOLDED)
-
-# Folded forms of stopwords that are also folded forms of content words ("chi" is "chỉ"
-# and "chi bộ", "the" is "thế" and "thẻ"): without diacritics they must stay content.
-_AMBIGUOUS = _words("chi can bi the tu minh cung lam tai vi dang moi co de da den ve la ra nhu")
-FOLDED_STOPWORDS = frozenset(fold(w) for w in STOPWORDS) - _AMBIGUOUS
+_AFTER_COPULA = _words("bao gi ai nhung may khi o nguoi ngay nam dau sao")
 
 # Cue phrases (folded) -> kind, checked in order; the first match wins.
 KIND_CUES: list[tuple[str, str]] = [
@@ -161,6 +167,9 @@ def analyse(question: str) -> QuestionAnalysis:
     sylls = fsylls if no_marks else re.findall(r"\w+", text.lower())
     stop = STOPWORDS | FOLDED_STOPWORDS | _EN_STOP if english else FOLDED_STOPWORDS if no_marks else STOPWORDS
     keep = [s not in stop for s in sylls]
+    if no_marks:  # "la" before a question word is "là" ("... la bao nhieu?"), not a content word
+        keep = [k and not (s == "la" and sylls[i + 1 : i + 2] and sylls[i + 1] in _AFTER_COPULA)
+                for i, (s, k) in enumerate(zip(sylls, keep))]
     framing = _FRAMING_BY_FIRST_FOLDED if no_marks else _FRAMING_BY_FIRST
     for i, syll in enumerate(sylls):
         for phrase in framing.get(syll, ()):

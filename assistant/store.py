@@ -88,7 +88,8 @@ def new_faiss(n: int, dim: int, flat_max: int = FLAT_MAX, ef_search: int = HNSW_
 
     if n <= flat_max:
         return faiss.IndexFlatIP(dim)
-    index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_fp16, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_fp16, HNSW_M,  # type: ignore[arg-type]
+                              faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
     index.hnsw.efSearch = ef_search
     return index

@@ -113,7 +113,8 @@ def case_scale_query(workdir: str, queries: int = 200, seed: int = 1, compare_hn
     out["memory_serving"] = memory()
     vectors = emb.embed_array(qs)
     if hasattr(stored.vectors, "hnsw"):
-        out["hnsw"] = hnsw_recall(stored.vectors, _exact_float(stored.chunks, ChunkingConfig(**stored.manifest["chunking"]), emb), vectors)
+        exact = _exact_float(stored.chunks, ChunkingConfig(**stored.manifest["chunking"]), emb)
+        out["hnsw"] = hnsw_recall(stored.vectors, exact, vectors)
     elif compare_hnsw:
         out["hnsw_same_vectors"] = _hnsw_from_flat(stored.vectors, vectors)
     return out
@@ -176,9 +177,7 @@ def hnsw_recall(index: Any, exact: Any, vectors: np.ndarray, k: int = 10) -> dic
 
 def _hnsw_from_flat(flat: Any, vectors: np.ndarray) -> dict[str, Any]:
     """At a size that gets the exact index: what HNSW would cost and find (same vectors)."""
-    from assistant.store import new_faiss
-
-    from assistant.store import train_sample
+    from assistant.store import new_faiss, train_sample
 
     hnsw = new_faiss(flat.ntotal, flat.d, flat_max=0)
     with stopwatch() as t_build:

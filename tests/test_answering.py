@@ -137,3 +137,57 @@ def test_another_article_gets_the_figure_next_to_its_noun(tmp_path, question: st
     answer = other.ask(question)
     assert answer.answered and answer.short_answer == short
     assert other.article.text[answer.citations[0].start : answer.citations[0].end] == answer.citations[0].text
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    from .conftest import SMALL_ARTICLE
+
+    directory = tmp_path_factory.mktemp("small")
+    path = directory / "thu-vien.txt"
+    path.write_text(SMALL_ARTICLE, encoding="utf-8")
+    return Assistant.build([path], directory / "idx", "offline", announce=lambda m: None)
+
+
+@pytest.mark.parametrize(
+    ("question", "short"),
+    [
+        ("Con số 450 trong bài chỉ gì?", "450 triệu đồng"),
+        ("2.000 la so luong cua cai gi?", "2.000 đầu sách dành cho học sinh"),
+        ("What does the number 450 refer to?", "450 triệu đồng"),
+    ],
+)
+def test_what_a_figure_stands_for(small: Assistant, question: str, short: str) -> None:
+    """The question quotes a figure: the answer is the figure with the words after it."""
+    answer = small.ask(question)
+    assert answer.answered and answer.short_answer == short
+    assert short in answer.citations[0].text and verbatim(small, answer)
+
+
+def test_a_figure_the_article_does_not_have_is_not_explained(small: Assistant) -> None:
+    assert not small.ask("Con số 999 trong bài chỉ gì?").answered
+
+
+def test_a_unit_is_found_by_its_head_noun(small: Assistant) -> None:
+    """"bao nhiêu đầu sách học sinh" finds "2.000 đầu sách dành cho học sinh": the head noun
+    follows the number, the rest of the unit a few words on."""
+    answer = small.ask("Thư viện có bao nhiêu đầu sách học sinh?")
+    assert answer.answered and answer.short_answer == "2.000 đầu sách"
+
+
+def test_who_said_cites_the_line_that_names_the_speaker(bot: Assistant) -> None:
+    answer = bot.ask("Người cho biết Đảng bộ phấn đấu mỗi năm kết nạp từ 50 đảng viên mới trở lên là ai?")
+    assert answer.answered and len(answer.citations) == 2
+    assert "Lương Văn Khình" in answer.citations[0].text and "50 đảng viên mới" in answer.citations[1].text
+    assert "[1]" in answer.text and "[2]" in answer.text and verbatim(bot, answer)
+
+
+def test_a_when_question_needs_a_time_expression(small: Assistant) -> None:
+    """A sentence with "sau", "khi" or "qua" in it is not a time; the article gives none here."""
+    assert not small.ask("Cô Hoà được bổ nhiệm làm Hiệu trưởng từ khi nào?").answered
+
+
+def test_the_copula_typed_without_accents_is_not_content() -> None:
+    assert "la" not in analyse("So the dang vien phat ra la bao nhieu?").content
+    assert "the" in analyse("So the dang vien phat ra la bao nhieu?").content  # "thẻ", not "thế"
+    assert analyse("Ket nap duoc 261 nguoi thi da vuot chi tieu la bao nhieu?").subject == ("chi", "tieu")

@@ -205,3 +205,16 @@ def test_chunk_record_round_trip(article: Article) -> None:
 def test_approx_tokens_counts_words_and_punctuation() -> None:
     assert approx_tokens("Đảng viên mới, 2010 – 2015.") == 8  # 5 words, 3 marks
     assert approx_tokens("") == 0
+
+
+def test_parts_are_slices_of_the_one_article_text(article: Article) -> None:
+    """Paragraphs, sentences and chunks hold the article text itself, not copies of it: a
+    million-passage corpus would otherwise keep its text three times more."""
+    chunks = chunk_article(article)
+    assert all(p.doc is article.text for p in article.paragraphs)
+    assert all(s.doc is article.text for s in article.sentences)
+    assert all(c.doc is article.text and c.text == article.text[c.start : c.end] for c in chunks)
+    alone = Chunk.from_record(chunks[3].to_record())  # without the article: just its own text
+    assert alone == chunks[3] and alone.doc == chunks[3].text and hash(alone) == hash(chunks[3])
+    with pytest.raises(ValueError, match="does not match the article text"):
+        Chunk.from_record({**chunks[3].to_record(), "text": "khác"}, doc=article.text)

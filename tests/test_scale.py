@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 
 from assistant import Assistant, HashingEmbeddings
 from assistant.article import Article
+from assistant.chunking import ChunkingConfig
 from assistant.errors import IndexCorruptError
 from assistant.indexing import build_index
 from assistant.lexical import BM25_FILES, LexicalIndex, build_bm25, load_bm25, query_terms, save_bm25, top_n
-from assistant.chunking import ChunkingConfig
 from assistant.store import FILES, HNSW_EF_SEARCH, build_faiss, load_index, save_index
 from assistant.text import fold, lexical_tokens, query_tokens
 

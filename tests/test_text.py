@@ -223,3 +223,33 @@ def test_query_tokens_use_folded_forms_only_for_questions_without_diacritics() -
     assert "lớp" in accented and "cảm_tình" in accented and "~cam_tinh" in accented
     # the folded part of an accented question is what a plain question searches for
     assert [t for t in accented if t.startswith("~")] == plain
+
+
+def _fold_reference(text: str) -> str:
+    """fold's definition, written out the slow way."""
+    text = text.lower().replace("đ", "d")
+    stripped = "".join(ch for ch in unicodedata.normalize("NFD", text) if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFC", stripped)
+
+
+def test_fold_is_its_definition_on_any_text() -> None:
+    """The translate-table fold equals NFC(marks dropped from NFD(lowercase)) on every kind of
+    character: Vietnamese precomposed or decomposed, other scripts with marks, Hangul."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    alphabet = st.one_of(
+        st.characters(min_codepoint=0x20, max_codepoint=0x24F),
+        st.characters(min_codepoint=0x1E00, max_codepoint=0x1EFF),
+        st.characters(min_codepoint=0x300, max_codepoint=0x36F),
+        st.characters(min_codepoint=0x1100, max_codepoint=0x11FF),
+        st.characters(min_codepoint=0xAC00, max_codepoint=0xAC40), st.characters(blacklist_categories=("Cs",)),
+    )
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.text(alphabet=alphabet, max_size=30))
+    def check(text: str) -> None:
+        assert fold(text) == _fold_reference(text)
+
+    check()
+    assert fold("ĐẢNG VIÊN Mới, hoà") == "dang vien moi, hoa"
