@@ -187,7 +187,7 @@ def sections(r: dict[str, Any]) -> list[Section]:
                 sweep_rows.append([key[6:], str(s["ef_search"]), _f(s["recall@10"], 3), *_pp(s["search_ms"], 3),
                                    _f(_g(h, "exact_search_ms", "p50"), 2)])
     if sweep_rows:
-        out.append(("HNSW (M=32) against exact search over the same vectors",
+        out.append(("HNSW (M=32) against exact float32 search over the same passages",
                     ["corpus", "efSearch", "recall@10", "search p50 ms", "p95 ms", "exact p50 ms"], sweep_rows))
 
     o = c.get("optimisations", {})

@@ -125,11 +125,13 @@ def notes(r: dict[str, Any]) -> list[str]:
         f"({c.get('cold_build', {}).get('build_s', '–')} s, including the interpreter start); each run is a "
         "fresh process, stdout unbuffered, timed to the answer's first printed line.",
         "Peak memory: VmHWM of each case's own process (file-backed pages included: memory-mapped BM25 arrays "
-        "count once touched). Scale queries run in a fresh process after the build process has exited.",
+        "count once touched). Scale queries run in a fresh process after the build process has exited; their "
+        "peak is taken while serving, before the recall check re-embeds every passage as a float32 reference.",
         "Warm stages are timed one by one on the searcher's own parts (analyse = question.analyse, which "
         "`Assistant.retrieve` runs first to detect English; embed; dense = FAISS search; bm25 = tokenising and "
         "scoring; fusion = RRF; answer = the extractive answerer inside `ask`); retrieve and ask are the public "
-        "calls end to end.",
+        "calls end to end. The question-analysis cache is cleared before every timed call, ours and in the peer "
+        "comparison, so no timed call is a repeat of a question already seen.",
         "The LangChain peer runs in the same process as ours, over the same normalised article text, with the same "
         "HashingEmbeddings; our build writes the index to disk and reloads it, theirs stays in memory.",
         "Scale corpora: seeded synthetic articles generated from the bundled article's vocabulary and sentence "

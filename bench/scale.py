@@ -5,7 +5,7 @@ each) written to a temp dir, parsed, and indexed by the real `build_index`, with
 stages timed (chunking, embedding into FAISS, BM25, saving). `case_scale_query`: a fresh
 process loads the index (`load_index` + `HybridSearcher`, as `Assistant` does minus the
 answerers) and runs ~200 generated queries; for an HNSW index it measures recall@10
-against exact search over the same vectors, for several efSearch values.
+against exact float32 search over the same passages, for several efSearch values.
 `case_optimisations`: the old and new code of each fixed hot spot, on the same data.
 """
 
