@@ -22,7 +22,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from .article import Article
-from .evidence import ArticleEvidence, Clause, Mention, short_span, unit_matches
+from .evidence import (
+    ArticleEvidence,
+    Clause,
+    Mention,
+    around,
+    known_name,
+    phrase_after,
+    short_span,
+    trim_span,
+    unit_matches,
+)
+from .messages import MESSAGES
 from .question import QuestionAnalysis, analyse
 from .question import strip_honorific as _strip
 from .retrieval import Passage
@@ -93,30 +104,6 @@ class Candidate:
     support: float
     slot_ok: bool
     short: tuple[int, int] | None = None
-
-
-MESSAGES = {
-    "vi": {
-        "lead": "Theo bài viết: ",
-        "short": "{short}. Bài viết nêu: ",
-        "silent": "Bài viết không đề cập đến thông tin này. Các đoạn liên quan nhất được liệt kê bên dưới "
-        "để bạn tham khảo, không phải là câu trả lời.",
-        "meta_author": "Tác giả bài viết: {short}. ",
-        "meta_date": "Bài viết được đăng ngày {short}. ",
-        "meta_title": "Tiêu đề bài viết: ",
-        "meta_topic": "Bài viết nói về: ",
-    },
-    "en": {
-        "lead": "According to the article: ",
-        "short": "{short}. The article says: ",
-        "silent": "The article does not say. The closest passages are listed below as related reading, "
-        "not as an answer.",
-        "meta_author": "The article's author: {short}. ",
-        "meta_date": "The article was published on {short}. ",
-        "meta_title": "The article's title: ",
-        "meta_topic": "The article is about: ",
-    },
-}
 
 
 _PERSON = re.compile(r"(?:[A-ZĐ][\wÀ-ỹ]*\s+){2,3}[A-ZĐ][\wÀ-ỹ]*")
@@ -228,7 +215,7 @@ class ExtractiveAnswerer:
             return found is not None, found
         if q.kind == "figure_ref":  # the figure the question quotes, and what follows it
             m = next((m for m in self.evidence.mentions_in(clause.start, clause.end) if m.number in q.numbers), None)
-            return m is not None, ((_phrase_after(self.article.text, m, clause.end), 1.0) if m else None)
+            return m is not None, ((phrase_after(self.article.text, m, clause.end), 1.0) if m else None)
         if q.kind == "person" and _RANK_ASKED.search(folded_q):  # "mang hàm gì": a police or army rank
             return bool(_RANK.search(sentence)), None
         if q.kind == "person" and _IDENTITY.search(folded_q):
@@ -302,7 +289,7 @@ class ExtractiveAnswerer:
             "figure": float(q.kind == "number" and best.short is not None and bool(q.unit)),
             "unknown_numbers": float(sum(n not in ev.article.text for n in q.numbers)),
             # a name is known when its last two syllables (the given name) occur in the article
-            "unknown_names": float(sum(not _known_name(name, ev.all_folded) for name in q.names)),
+            "unknown_names": float(sum(not known_name(name, ev.all_folded) for name in q.names)),
             "missing": self.missing_mass(q),
             "figure_ref": float(q.kind == "figure_ref"),
         }
@@ -326,10 +313,10 @@ class ExtractiveAnswerer:
             sent = self.article.sentences[clause.sentence]
             start, end = sent.start, sent.end
         elif best.short is not None and len(clause.text) > 150:
-            start, end = _around(self.article.text, clause, best.short)
+            start, end = around(self.article.text, clause, best.short)
         else:
             start, end = clause.start, clause.end
-        start, end = _trim(self.article.text, start, end)
+        start, end = trim_span(self.article.text, start, end)
         spans = [(start, end)]
         speaker = self._speaker(q, clause, start, end)
         if speaker is not None:  # "who said …": the quoted words, and the line naming who said them
@@ -354,7 +341,7 @@ class ExtractiveAnswerer:
                 continue
             if any(_strip(fold(m.group(0))) not in q.names for m in _PERSON.finditer(text, sent.start, sent.end)):
                 colon = text.find(":", sent.start, sent.end)
-                return _trim(text, sent.start, colon if colon > 0 else sent.end)
+                return trim_span(text, sent.start, colon if colon > 0 else sent.end)
         return None
 
     def _meta(self, q: QuestionAnalysis, lang: str, chunk_of: dict[tuple[int, int], str]):  # type: ignore[no-untyped-def]
@@ -387,25 +374,6 @@ def _adjacent(q: QuestionAnalysis, m: Mention, text: str, clause: Clause) -> boo
     return subject or bool(head & (set(before) | set(m.after[:3])))
 
 
-def _phrase_after(text: str, m: Mention, limit: int, max_chars: int = 80) -> tuple[int, int]:
-    """The figure and the words after it up to the next punctuation mark ("95% tổ chức cơ sở
-    đảng hoàn thành tốt nhiệm vụ"), cut at a word boundary within `max_chars`."""
-    stop = re.compile(r"[,;.:!?()“”\"]")
-    end = min(limit, m.start + max_chars)
-    found = stop.search(text, m.end, end)
-    if found:
-        return m.start, found.start()
-    cut = text.rfind(" ", m.end, end) if end < limit else end
-    return m.start, (cut if cut > m.end else end)
-
-
-def _known_name(name: str, folded_text: str) -> bool:
-    """A name is known when two adjacent syllables of it (one for a one-word name) occur."""
-    parts = name.split()
-    pairs = [" ".join(parts[i : i + 2]) for i in range(max(1, len(parts) - 1))]
-    return any(re.search(rf"\b{re.escape(p)}\b", folded_text) for p in pairs)
-
-
 def decide(f: dict[str, float], config: AbstentionConfig) -> bool:
     if f.get("figure_ref"):  # "what does 413 stand for": the figure itself is the evidence
         return bool(f["slot_ok"]) and not f["unknown_numbers"]
@@ -422,22 +390,3 @@ def chunk_of_span(chunk_of: dict[tuple[int, int], str], start: int, end: int) ->
         if overlap > best_overlap:
             best, best_overlap = cid, overlap
     return best
-
-
-def _around(text: str, clause: Clause, span: tuple[int, int]) -> tuple[int, int]:
-    """The comma-separated part of a long clause that holds a figure, with the part before
-    it when that one is short ("5 năm qua, chi bộ đã kết nạp được 108 đảng viên mới")."""
-    cuts = [clause.start] + [clause.start + m.end() for m in re.finditer(r",\s+", clause.text)] + [clause.end + 2]
-    at = max(i for i, c in enumerate(cuts[:-1]) if c <= span[0])
-    start = cuts[at - 1] if at > 0 and cuts[at] - cuts[at - 1] < 40 else cuts[at]
-    end = max(span[1], min(clause.end, cuts[at + 1] - 2))
-    return start, end
-
-
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    """Drop leading/trailing spaces and a trailing comma or semicolon from a quoted span."""
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and (text[end - 1].isspace() or text[end - 1] in ",;"):
-        end -= 1
-    return start, end

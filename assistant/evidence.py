@@ -202,3 +202,41 @@ def unit_matches(mention: Mention, unit: tuple[str, ...]) -> int:
     if prefix and all(u in mention.after[prefix:6] for u in folded_unit[prefix:]):
         return prefix
     return 0
+
+
+def phrase_after(text: str, m: Mention, limit: int, max_chars: int = 80) -> tuple[int, int]:
+    """The figure and the words after it up to the next punctuation mark ("95% tổ chức cơ sở
+    đảng hoàn thành tốt nhiệm vụ"), cut at a word boundary within `max_chars`."""
+    stop = re.compile(r"[,;.:!?()“”\"]")
+    end = min(limit, m.start + max_chars)
+    found = stop.search(text, m.end, end)
+    if found:
+        return m.start, found.start()
+    cut = text.rfind(" ", m.end, end) if end < limit else end
+    return m.start, (cut if cut > m.end else end)
+
+
+def known_name(name: str, folded_text: str) -> bool:
+    """A name is known when two adjacent syllables of it (one for a one-word name) occur."""
+    parts = name.split()
+    pairs = [" ".join(parts[i : i + 2]) for i in range(max(1, len(parts) - 1))]
+    return any(re.search(rf"\b{re.escape(p)}\b", folded_text) for p in pairs)
+
+
+def around(text: str, clause: Clause, span: tuple[int, int]) -> tuple[int, int]:
+    """The comma-separated part of a long clause that holds a figure, with the part before
+    it when that one is short ("5 năm qua, chi bộ đã kết nạp được 108 đảng viên mới")."""
+    cuts = [clause.start] + [clause.start + m.end() for m in re.finditer(r",\s+", clause.text)] + [clause.end + 2]
+    at = max(i for i, c in enumerate(cuts[:-1]) if c <= span[0])
+    start = cuts[at - 1] if at > 0 and cuts[at] - cuts[at - 1] < 40 else cuts[at]
+    end = max(span[1], min(clause.end, cuts[at + 1] - 2))
+    return start, end
+
+
+def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """Drop leading/trailing spaces and a trailing comma or semicolon from a quoted span."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] in ",;"):
+        end -= 1
+    return start, end
