@@ -128,7 +128,8 @@ _PLACE = re.compile(r"\b(tại|ở|huyện|xã|tỉnh|thành phố|TP\.?|thị x
 
 
 class ExtractiveAnswerer:
-    """Answers from one article's text. Thread-safe: all state is read-only after init."""
+    """Answers from one article's text. Thread-safe: after init only the evidence's bounded caches
+    change, and a lost race between threads only recomputes an entry."""
 
     def __init__(self, article: Article, abstention: AbstentionConfig | None = None):
         self.article = article
