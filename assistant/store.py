@@ -5,8 +5,8 @@ index/<name>/
   manifest.json   format version, embedder, chunking, faiss index type, file sha256s, versions
   vectors.faiss   faiss.write_index output (inner product over L2-normalised vectors):
                   IndexFlatIP up to FLAT_MAX vectors (exact), IndexHNSWSQ above (HNSW graph
-                  over float16 vectors: half the memory of float32, the same neighbours; 8-bit
-                  vectors lost 5 points of recall@10 at 1M passages in bench/scale.py)
+                  over float16 vectors: half the memory of float32, the same neighbours on
+                  the same 1M vectors in bench/hnsw_compare.py)
   chunks.jsonl    one chunk record per line
   articles.jsonl  the normalised article texts, their paragraphs and sentence spans
   *.index.npy, vocab.index.json, params.index.json
