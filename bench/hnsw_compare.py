@@ -29,10 +29,18 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="bench.hnsw_compare", description=__doc__.split("\n\n")[0])
     ap.add_argument("--passages", type=int, default=1_000_000)
     ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--corpus", choices=("paragraphs", "bench"), default="paragraphs",
+                    help="generated paragraphs, or the scale benchmark's corpus (articles, chunked and "
+                         "labelled as the index does it; slower)")
     args = ap.parse_args(argv)
-    model, rng = ArticleModel.from_article(_bundled()), random.Random(0)
-    texts = [model.paragraph(rng) for _ in range(args.passages)]
-    qs = queries(texts, args.queries, seed=1)
+    if args.corpus == "bench":
+        texts, sources = _bench_corpus(args.passages)
+        qs = queries(random.Random(1).sample(sources, min(len(sources), 20000)), args.queries, seed=1)
+        del sources
+    else:
+        model, rng = ArticleModel.from_article(_bundled()), random.Random(0)
+        texts = [model.paragraph(rng) for _ in range(args.passages)]
+        qs = queries(texts, args.queries, seed=1)
     emb = HashingEmbeddings()
     vectors = np.empty((len(texts), emb.dim), dtype=np.float32)
     for i in range(0, len(texts), 8192):
@@ -70,6 +78,28 @@ def main(argv: list[str] | None = None) -> int:
                   f"recall@10 {recall:.3f} search {per_query:.2f} ms", flush=True)
         del index
     return 0
+
+
+def _bench_corpus(passages: int) -> tuple[list[str], list[str]]:
+    """The search texts (what is embedded) and passage texts of bench/scale.py's corpus."""
+    import tempfile
+    from pathlib import Path
+
+    from assistant.article import Article
+    from assistant.chunking import ChunkingConfig, chunk_article, search_text
+
+    from .synth import articles_for_passages, write_articles
+
+    n_articles, body = articles_for_passages(passages)
+    config = ChunkingConfig()
+    texts: list[str] = []
+    sources: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in write_articles(Path(tmp), n_articles, seed=0, paragraphs=body):
+            for chunk in chunk_article(Article.read(path), config):
+                texts.append(search_text(chunk, config))
+                sources.append(chunk.text)
+    return texts, sources
 
 
 if __name__ == "__main__":
