@@ -53,7 +53,7 @@ FRAMING_PHRASES = """tỷ lệ|phần trăm|người|giai đoạn|khoảng thờ
 FRAMING = tuple(tuple(p.split()) for p in (x.strip() for x in FRAMING_PHRASES.split("|")) if p)
 # Folded forms of stopwords that are also folded forms of content words ("chi" is "chỉ"
 # and "chi bộ", "the" is "thế" and "thẻ"): without diacritics they must stay content.
-_AMBIGUOUS = _words("chi can bi the tu minh cung lam tai vi dang moi co de da den ve la ra nhu")
+_AMBIGUOUS = _words("chi can bi the tu minh cung lam tai vi dang moi co de da den ve la nhu")
 FOLDED_STOPWORDS = frozenset(fold(w) for w in STOPWORDS) - _AMBIGUOUS
 # (a one-syllable framing word that folds to an ambiguous syllable stays too: "thế" / "thẻ")
 _FRAMING_FOLDED = tuple(
@@ -175,6 +175,10 @@ def analyse(question: str) -> QuestionAnalysis:
         for phrase in framing.get(syll, ()):
             if tuple(sylls[i : i + len(phrase)]) == phrase:
                 keep[i : i + len(phrase)] = [False] * len(phrase)
+    if kind == "number" and fsylls[:1] == ["so"]:  # "Số thẻ … là bao nhiêu?": "the number of", framing
+        keep[0] = False
+    elif kind == "number" and fsylls[:2] == ["tong", "so"]:
+        keep[:2] = [False, False]
     content = tuple(s for s, k in zip(sylls, keep) if k)
     bigrams = tuple(f"{a}_{b}" for (a, ka), (b, kb) in zip(zip(sylls, keep), zip(sylls[1:], keep[1:])) if ka and kb)
     names = tuple(
