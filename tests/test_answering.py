@@ -193,7 +193,9 @@ def test_the_copula_typed_without_accents_is_not_content() -> None:
     assert analyse("Ket nap duoc 261 nguoi thi da vuot chi tieu la bao nhieu?").subject == ("chi", "tieu")
 
 
-@pytest.mark.parametrize("question", ["Số đầu sách của thư viện là bao nhiêu?", "so dau sach cua thu vien la bao nhieu"])
+@pytest.mark.parametrize(
+    "question", ["Số đầu sách của thư viện là bao nhiêu?", "so dau sach cua thu vien la bao nhieu"]
+)
 def test_a_leading_so_is_the_number_asked_for_not_a_word_to_find(small: Assistant, question: str) -> None:
     """"Số X là bao nhiêu" asks for the number of X: "số" itself need not be in the article."""
     assert "số" not in analyse(question).content and "so" not in analyse(question).content
