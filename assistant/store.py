@@ -5,8 +5,8 @@ index/<name>/
   manifest.json   format version, embedder, chunking, faiss index type, file sha256s, versions
   vectors.faiss   faiss.write_index output (inner product over L2-normalised vectors):
                   IndexFlatIP up to FLAT_MAX vectors (exact), IndexHNSWSQ above (HNSW graph
-                  over float16 vectors: half the memory of float32, the same neighbours on
-                  the same 1M vectors in bench/hnsw_compare.py)
+                  over float16 vectors: half the memory of float32; efSearch 2048 keeps
+                  recall@10 above 0.9 at 1M passages, bench/hnsw_compare.py)
   chunks.jsonl    one chunk record per line
   articles.jsonl  the normalised article texts, their paragraphs and sentence spans
   *.index.npy, vocab.index.json, params.index.json
@@ -51,8 +51,10 @@ FILES_V1 = ("vectors.faiss", "chunks.jsonl", "articles.jsonl")
 FILES = (*FILES_V1, *BM25_FILES)
 FLAT_MAX = 200_000  # exact search up to here; HNSW above
 TRAIN_SAMPLE = 20_000  # vectors a quantiser that needs training learns from (float16 needs none)
-# efSearch: the smallest with recall@10 >= 0.9 against exact search at 1M passages (bench/scale.py sweep)
-HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 40, 1024
+# efSearch: the smallest power of two with recall@10 >= 0.9 against exact float32 search at 1M
+# passages of the scale benchmark's corpus with float16 vectors (`bench/hnsw_compare.py --corpus
+# bench`: 0.878 at 1024, 0.919 at 2048, ~17 ms a search)
+HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 40, 2048
 MMAP_MIN_DOCS = 100_000  # memory-map the BM25 arrays of indexes at least this large
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from .common import memory, ratio, stats, stopwatch
 
-EF_SWEEP = (32, 64, 128, 256, 512, 1024)
+EF_SWEEP = (32, 64, 128, 256, 512, 1024, 2048)
 
 
 def case_scale_build(passages: int, workdir: str, seed: int = 0, flat_max: int | None = None) -> dict[str, Any]:
