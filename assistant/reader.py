@@ -1,0 +1,183 @@
+"""The span reader: question + passages -> the best answer span, or no answer.
+
+An extractive reading-comprehension model on the bundled multilingual-e5-small encoder
+(`model.py`): start and end scores over each passage's tokens, and a no-answer score
+(the start and end scores of `<s>`, as in SQuAD 2.0 readers). The fine-tuned part is a
+LoRA adapter plus the span head, shipped in `assistant/reader_weights/` (a few MB) and
+checked by sha256 before use; `bench/train_reader.py` rebuilds it from `index/qa/`.
+At load the adapter is merged into the encoder, so reading costs one plain forward pass.
+
+Passages are read together in one batch, each in windows of at most `max_length`
+tokens (longer ones overlap by `stride`), padded only to the longest window of the batch.
+A span's `margin` is its score minus its window's no-answer score; the caller answers
+when the best margin clears the calibrated threshold (`READER_THRESHOLD`, README).
+Training (`bench/train_reader.py`) and reading share `encode_pairs`, so both see the
+same windows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ModelUnavailableError
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "reader_weights"
+MAX_LENGTH = 384
+STRIDE = 128
+MAX_ANSWER_TOKENS = 40
+MAX_QUESTION_TOKENS = 96
+
+
+@dataclass(frozen=True)
+class Span:
+    """A candidate answer: `passages[passage][start:end]`, with its score and margin."""
+
+    passage: int
+    start: int
+    end: int
+    score: float
+    margin: float
+
+
+def encode_pairs(tokenizer: Any, questions: list[str], contexts: list[str], max_length: int = MAX_LENGTH,
+                 stride: int = STRIDE) -> Any:
+    """Question/context windows with offsets (`overflow_to_sample_mapping` says whose)."""
+    questions = [_clip_question(tokenizer, q) for q in questions]
+    return tokenizer(questions, contexts, truncation="only_second", max_length=max_length, stride=stride,
+                     return_overflowing_tokens=True, return_offsets_mapping=True, padding=False)
+
+
+def _clip_question(tokenizer: Any, question: str) -> str:
+    """A question longer than a quarter of the window keeps its last `MAX_QUESTION_TOKENS`
+    tokens (the question word usually ends a Vietnamese question), so the passage still fits."""
+    enc = tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
+    if len(enc["input_ids"]) <= MAX_QUESTION_TOKENS:
+        return question
+    return question[enc["offset_mapping"][-MAX_QUESTION_TOKENS][0] :]
+
+
+def check_weights(directory: Path = WEIGHTS_DIR) -> dict[str, Any]:
+    """The shipped adapter's manifest, after checking every file's sha256 against it."""
+    manifest_path = directory / "manifest.json"
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        files = manifest["files"]
+    except (OSError, ValueError, KeyError) as err:
+        raise ModelUnavailableError(
+            f"reader weights {manifest_path} are missing or unreadable ({err}); "
+            "reinstall the package or rebuild them with `python -m bench.train_reader`") from err
+    for name, digest in files.items():
+        path = directory / name
+        try:
+            actual = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError as err:
+            raise ModelUnavailableError(f"reader weights file {path} is missing ({err.strerror})") from err
+        if actual != digest:
+            raise ModelUnavailableError(
+                f"reader weights file {path} fails its sha256 check (damaged or replaced); "
+                "reinstall the package or rebuild them with `python -m bench.train_reader`")
+    return manifest
+
+
+class Reader:
+    """The fine-tuned span reader, loaded lazily and called under a lock.
+
+    >>> reader = Reader()                                        # doctest: +SKIP
+    >>> reader.read("Ai là Giám đốc?", ["Đại tá Nguyễn Văn A, Giám đốc Công an tỉnh, ..."])  # doctest: +SKIP
+    [Span(passage=0, start=0, end=19, score=..., margin=...)]
+    """
+
+    def __init__(self, weights_dir: str | Path = WEIGHTS_DIR, *, max_length: int = MAX_LENGTH,
+                 stride: int = STRIDE, threads: int | None = None):
+        if max_length < 64:
+            raise ValueError(f"max_length must be >= 64, got {max_length}")
+        self.weights_dir = Path(weights_dir)
+        self.max_length = max_length
+        self.stride = stride
+        self.threads = threads
+        self._lock = threading.Lock()
+        self._loaded: tuple[Any, Any] | None = None
+        self.manifest: dict[str, Any] = {}
+
+    def _load(self) -> tuple[Any, Any]:
+        if self._loaded is None:
+            self.manifest = check_weights(self.weights_dir)
+            from .model import ensure_model_dir
+
+            base_dir = ensure_model_dir()
+            try:
+                from peft import PeftModel
+                from transformers import AutoTokenizer, XLMRobertaForQuestionAnswering
+            except ImportError as err:  # pragma: no cover - depends on the environment
+                raise ModelUnavailableError(f"the reader needs transformers and peft: pip install peft ({err})") from err
+            import logging
+
+            logging.getLogger("transformers.modeling_utils").setLevel(logging.ERROR)  # qa_outputs comes from the adapter
+            base = XLMRobertaForQuestionAnswering.from_pretrained(str(base_dir))
+            model = PeftModel.from_pretrained(base, str(self.weights_dir / "adapter")).merge_and_unload().eval()
+            tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
+            self._loaded = (model, tokenizer)
+        return self._loaded
+
+    def warm_up(self) -> None:
+        with self._lock:
+            self._load()
+
+    def read(self, question: str, passages: list[str], top: int = 1) -> list[Span]:
+        """The `top` best spans over all passages, best first (empty when nothing is readable)."""
+        if not passages or not any(p.strip() for p in passages):
+            return []
+        import torch
+
+        with self._lock:
+            model, tokenizer = self._load()
+            enc = encode_pairs(tokenizer, [question] * len(passages), passages, self.max_length, self.stride)
+            batch = tokenizer.pad({"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]},
+                                  return_tensors="pt")
+            with torch.inference_mode():
+                out = model(**batch)
+            starts, ends = out.start_logits.float().numpy(), out.end_logits.float().numpy()
+        spans: list[Span] = []
+        for w, owner in enumerate(enc["overflow_to_sample_mapping"]):
+            seq = enc.sequence_ids(w)
+            offsets = enc["offset_mapping"][w]
+            ctx = [i for i, s in enumerate(seq) if s == 1]
+            if not ctx:
+                continue
+            null = float(starts[w][0] + ends[w][0])
+            spans.extend(_best_spans(starts[w], ends[w], ctx, offsets, owner, null, top))
+        spans.sort(key=lambda s: s.margin, reverse=True)
+        unique: list[Span] = []
+        for span in spans:
+            if all((span.passage, span.start, span.end) != (u.passage, u.start, u.end) for u in unique):
+                unique.append(span)
+        return unique[:top]
+
+
+def _best_spans(starts: Any, ends: Any, ctx: list[int], offsets: list[tuple[int, int]], owner: int, null: float,
+                top: int) -> list[Span]:
+    """The best-scoring (start <= end, at most MAX_ANSWER_TOKENS) spans of one window."""
+    import numpy as np
+
+    lo, hi = ctx[0], ctx[-1] + 1
+    s, e = starts[lo:hi], ends[lo:hi]
+    scores = s[:, None] + e[None, :]
+    n = hi - lo
+    band = np.triu(np.ones((n, n), dtype=bool)) & ~np.triu(np.ones((n, n), dtype=bool), k=MAX_ANSWER_TOKENS)
+    scores = np.where(band, scores, -np.inf)
+    flat = np.argsort(scores, axis=None)[::-1][: max(top, 1)]
+    found = []
+    for index in flat:
+        i, j = divmod(int(index), n)
+        if not np.isfinite(scores[i, j]):
+            break
+        start, end = offsets[lo + i][0], offsets[lo + j][1]
+        if end > start:
+            score = float(scores[i, j])
+            found.append(Span(owner, int(start), int(end), score, score - null))
+    return found

