@@ -51,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=4, help="passages to answer from (default: 4)")
     p.add_argument("--mode", choices=("hybrid", "dense", "lexical"), default="hybrid")
     p.add_argument("--llm", help="LLM answerer, e.g. openai:gpt-4o-mini, ollama:qwen2.5, "
-                                 "openai:MODEL@http://127.0.0.1:8000/v1 (env: ASSISTANT_LLM; default: extractive)")
+                                 "openai:MODEL@http://127.0.0.1:8000/v1 (env: ASSISTANT_LLM; default: the reader)")
+    p.add_argument("--answerer", choices=("reader", "extractive", "llm"),
+                   help="reader: the fine-tuned span reader (default); extractive: the older rules; llm: --llm")
     p.add_argument("--json", action="store_true", help="print JSON")
     _common(p)
 
@@ -61,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=("hybrid", "dense", "lexical"), default="hybrid")
     p.add_argument("--compare", help="comma-separated modes to run side by side, e.g. hybrid,dense,lexical")
     p.add_argument("--llm", help="evaluate the LLM answerer (spec as for `ask`)")
+    p.add_argument("--answerer", choices=("reader", "extractive", "llm"), help="as for `ask` (default: the reader)")
+    p.add_argument("--squad", action="append", default=[], metavar="FILE",
+                   help="a SQuAD v1/v2 file (each context its own article); repeat for several; "
+                        "'bundled' for the sets in index/qa")
+    p.add_argument("--pooled", action="store_true", help="with --squad: one index over all contexts of a set")
     p.add_argument("-k", default="1,3,5,10", help="cut-offs for Hit@k and Recall@k (default: 1,3,5,10)")
     p.add_argument("--out", default="artifacts/eval", help="directory for summary.json, per_question.jsonl, "
                                                            "report.html (default: artifacts/eval)")
@@ -139,7 +146,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     check_question(args.question)
     bot = Assistant.load(args.index_dir, args.model, llm=args.llm, announce=_say(args))
-    answer = bot.ask(args.question, k=args.k, mode=args.mode)
+    answer = bot.ask(args.question, k=args.k, mode=args.mode, answerer=args.answerer)
     if args.json:
         print(json.dumps({"question": _printable(args.question), **answer.to_dict()}, ensure_ascii=False, indent=2))
         return 0
@@ -171,6 +178,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         path, count = feedback_to_testset(Path(args.from_feedback), out)
         print(f"Wrote {count} candidate test-set lines to {path}; check each before adding it to a test set.")
         return 0
+    if args.squad:
+        return _eval_squad(args, out)
     testset = Path(args.testset) if args.testset else bundled_testset()
     cases = load_testset(testset, args.split)
     if not cases:
@@ -181,7 +190,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     modes = [m.strip() for m in args.compare.split(",")] if args.compare else [args.mode]
     summaries = {}
     for mode in modes:
-        answerer = "llm" if args.llm else "extractive"
+        answerer = args.answerer or ("llm" if args.llm else "reader")
         records = eval_run.run(bot, cases, ks=ks, mode=mode, answerer=answerer)
         config = {"mode": mode, "split": args.split, "ks": ks, "answerer": answerer, "llm": args.llm,
                   "fusion": bot.info()["fusion"], "chunking": bot.info()["chunking"]}
@@ -204,6 +213,54 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for failure in failures:
         print(f"quality floor: {failure}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _eval_squad(args: argparse.Namespace, out: Any) -> int:
+    from pathlib import Path
+
+    from . import squad_eval
+    from .squad import bundled_sets
+
+    files: dict[str, Path] = {}
+    for item in args.squad:
+        files.update(bundled_sets() if item == "bundled" else {Path(item).stem: Path(item)})
+    for path in files.values():
+        if not path.is_file():
+            print(f"error: no such SQuAD file: {path}", file=sys.stderr)
+            return 2
+    split = None if args.split == "all" else args.split
+    records = squad_eval.squad_records(split, files=files, pooled=args.pooled, answerer=args.answerer,
+                                       progress=not args.quiet and not args.json)
+    summary = {"split": args.split, "pooled": args.pooled, "sets": squad_eval.summarize(records)}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
+    with open(out / "per_question.jsonl", "w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    from .report import render_squad_html
+
+    (out / "report.html").write_text(render_squad_html(summary, records), encoding="utf-8")
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        squad_eval.print_table(summary["sets"])
+        print(f"Report: {out / 'report.html'}  (per question: {out / 'per_question.jsonl'})")
+    failures = eval_bounds(summary["sets"], args.fail_under, above=True)
+    failures += eval_bounds(summary["sets"], args.fail_over, above=False)
+    for failure in failures:
+        print(f"quality floor: {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def eval_bounds(sets: dict[str, Any], bounds: list[str], *, above: bool) -> list[str]:
+    """`METRIC=VALUE` bounds over every set/split of a SQuAD summary (e.g. f1=0.5)."""
+    failures = []
+    for bound in bounds:
+        name, _, value = bound.partition("=")
+        for key, metrics in sets.items():
+            got = metrics.get(name, {}).get("mean")
+            if got is not None and (got < float(value) if above else got > float(value)):
+                failures.append(f"{key} {name} = {got:.3f}, bound {value}")
+    return failures
 
 
 def Assistant_load(args: argparse.Namespace) -> Any:

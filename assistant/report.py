@@ -192,3 +192,29 @@ embedder {esc(str(summary["embedder"].get("model")))}; config {cfg}; {esc(summar
 {_bar_chart(by_type, "Correct (or correctly abstained) by question type")}
 {_line_chart(recall, "Recall@k (answerable questions)")}
 {diff}<h2>Worst questions</h2>{"".join(items) or "<p>None failed.</p>"}</body></html>"""
+
+
+def render_squad_html(summary: dict[str, Any], records: Sequence[dict[str, Any]]) -> str:
+    """A self-contained page for a SQuAD-format evaluation: the table, then each miss."""
+    cols = ("f1", "em", "contains", "false_refusal", "abstention", "hit@1", "hit@3")
+    head = "".join(f"<th>{c}</th>" for c in cols)
+    rows = []
+    for key, metrics in summary["sets"].items():
+        cells = "".join(
+            f"<td>{metrics[c]['mean']:.3f}<br><small>n={metrics[c]['n']}, "
+            f"{metrics[c]['ci95'][0]:.2f}–{metrics[c]['ci95'][1]:.2f}</small></td>" if c in metrics else "<td>–</td>"
+            for c in cols)
+        rows.append(f"<tr><th>{html.escape(key)}</th>{cells}</tr>")
+    misses = [r for r in records if (r["answerable"] and r.get("f1", 0) < 1) or (not r["answerable"] and r["answered"])]
+    items = "".join(
+        f"<li><b>{html.escape(r['question'])}</b> [{html.escape(r['set'])}/{html.escape(r['split'])}]<br>"
+        f"gold: {html.escape(' | '.join(r['gold']) or '(unanswerable)')}<br>"
+        f"answer: {html.escape(r['short'] if r['answered'] else '(refused)')} "
+        f"<small>margin {r['margin']:.2f}</small></li>" for r in misses[:500])
+    return (f"<!doctype html><meta charset='utf-8'><title>SQuAD evaluation</title>"
+            f"<style>body{{font-family:sans-serif;max-width:70em;margin:auto}}td,th{{padding:4px 8px;"
+            f"border-bottom:1px solid #ddd;text-align:right}}</style>"
+            f"<h1>SQuAD-format evaluation</h1><p>split {html.escape(str(summary['split']))}, "
+            f"{'one index over all contexts' if summary['pooled'] else 'one index per context'}</p>"
+            f"<table><tr><th>set/split</th>{head}</tr>{''.join(rows)}</table>"
+            f"<h2>Misses ({len(misses)}, first 500)</h2><ol>{items}</ol>")

@@ -1,6 +1,6 @@
 """Fine-tune the span reader (LoRA on the bundled multilingual-e5-small) and ship its weights.
 
-    python -m bench.train_reader                      # the shipped weights (seeded; ~70 min on 2 CPU cores)
+    python -m bench.train_reader                      # the shipped weights (seeded; 26 min on 2 CPU cores)
     python -m bench.train_reader --max-steps 3 --limit 40 --out /tmp/reader   # a smoke run
 
 Training data, all in the repository (sources and licences in `index/qa/README.md`):
