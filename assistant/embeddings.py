@@ -243,6 +243,9 @@ class BundledEmbeddings(SentenceTransformerEmbeddings):
         from .model import ensure_model_dir
 
         self.path = str(ensure_model_dir(self._announce))
+        from .model import quiet_transformers
+
+        quiet_transformers()
         return super()._load()
 
 

@@ -120,8 +120,20 @@ def load_encoder(device: str = "cpu") -> tuple[Any, Any]:
     """(XLMRobertaModel, tokenizer) of the bundled model, for the reader and other users."""
     from transformers import AutoModel, AutoTokenizer
 
+    quiet_transformers()
     path = ensure_model_dir()
     return AutoModel.from_pretrained(str(path)).to(device).eval(), AutoTokenizer.from_pretrained(str(path))
+
+
+def quiet_transformers() -> None:
+    """Loading local weights is not news: no progress bars, load reports or deprecation notes."""
+    import warnings
+
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
 
 
 def _intact(target: Path) -> bool:

@@ -115,9 +115,9 @@ class Reader:
                 from transformers import AutoTokenizer, XLMRobertaForQuestionAnswering
             except ImportError as err:  # pragma: no cover - depends on the environment
                 raise ModelUnavailableError(f"the reader needs transformers and peft: pip install peft ({err})") from err
-            import logging
+            from .model import quiet_transformers
 
-            logging.getLogger("transformers.modeling_utils").setLevel(logging.ERROR)  # qa_outputs comes from the adapter
+            quiet_transformers()  # qa_outputs "missing" from the base: it comes with the adapter
             base = XLMRobertaForQuestionAnswering.from_pretrained(str(base_dir))
             model = PeftModel.from_pretrained(base, str(self.weights_dir / "adapter")).merge_and_unload().eval()
             tokenizer = AutoTokenizer.from_pretrained(str(base_dir))

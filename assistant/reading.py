@@ -43,10 +43,10 @@ class ReaderAnswerer:
     >>> answerer.answer("Ai là tác giả?", passages, chunk_of).short_answer  # doctest: +SKIP
     """
 
-    def __init__(self, article: Article, reader: Reader, threshold: float = READER_THRESHOLD):
+    def __init__(self, article: Article, reader: Reader, threshold: float | None = None):
         self.article = article
         self.reader = reader
-        self.threshold = threshold
+        self.threshold = READER_THRESHOLD if threshold is None else threshold
         self._sentence_starts = [s.start for s in article.sentences]
 
     def best(self, question: str, passages: list[Passage]) -> tuple[Span, Passage] | None:

@@ -29,6 +29,9 @@ def ask_all(weights: Path | None, split: str, limit: int = 0) -> list[dict]:
     from assistant.reader import Reader
     from assistant.squad_eval import squad_records
 
+    import assistant.reading as reading
+
+    reading.READER_THRESHOLD = float("-inf")  # every best span is answered: the grid decides
     reader = Reader(weights) if weights else Reader()
     rows = squad_records(split, reader=reader, limit=limit)
     from assistant import Assistant

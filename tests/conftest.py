@@ -199,10 +199,14 @@ def bot(bundled_index: Path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def home_index(assistant_home: Path, bundled_index: Path) -> Path:
+def home_index(assistant_home: Path, bundled_index: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the bundled index at the default location under `ASSISTANT_HOME`, so
-    `Assistant.load()` and the CLI find it without building."""
+    `Assistant.load()` and the CLI find it without building. `ASSISTANT_MODEL=offline`
+    keeps it fitting (it was built with the hashing embedder): these tests are about index
+    files and commands, not the model, and a rebuild with the real model costs seconds."""
     from assistant.paths import default_index_dir
+
+    monkeypatch.setenv("ASSISTANT_MODEL", "offline")
 
     target = default_index_dir()
     assert target.is_relative_to(assistant_home)

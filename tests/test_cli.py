@@ -68,7 +68,7 @@ def test_quiet_prints_nothing_on_stderr(capsys: pytest.CaptureFixture[str], home
 def test_first_retrieve_builds_the_bundled_index(capsys: pytest.CaptureFixture[str], assistant_home: Path) -> None:
     code, out, err = run(capsys, "retrieve", "lop cam tinh dang", "--json")
     assert code == 0
-    assert "Building the index" in err and "offline hashing embedder" in err
+    assert "Building the index" in err and "multilingual-e5-small (bundled 4-bit weights)" in err
     assert (assistant_home / "index" / "default" / "manifest.json").is_file()
     assert "lớp cảm tình Đảng" in json.loads(out)["passages"][0]["text"]
 
@@ -189,6 +189,7 @@ def test_console_script_retrieve(tmp_path: Path, bundled_index: Path, bundled_ar
     env = {
         **{k: v for k, v in os.environ.items() if k not in {"ASSISTANT_MODEL", "ASSISTANT_LLM"}},
         "ASSISTANT_HOME": str(home),
+        "ASSISTANT_MODEL": "offline",  # the copied index was built with it
         "HF_HUB_OFFLINE": "1",
         "HF_HUB_CACHE": str(tmp_path / "hf-cache"),
     }

@@ -15,6 +15,7 @@ import pytest
 
 from assistant.embeddings import (
     DEFAULT_MODEL,
+    BundledEmbeddings,
     HashingEmbeddings,
     SentenceTransformerEmbeddings,
     hub_reachable,
@@ -172,13 +173,14 @@ def test_missing_model_with_network_blocked_falls_back_quickly(hub_online: None)
     emb = resolve_embedder(MISSING_MODEL, announce=messages.append)
     elapsed = time.monotonic() - t0
     assert elapsed < 5.0
-    assert isinstance(emb, HashingEmbeddings)
+    # a hub model that cannot be had falls back to the bundled multilingual model, said once
+    assert isinstance(emb, BundledEmbeddings)
     assert emb.info.fallback_reason and MISSING_MODEL in emb.info.fallback_reason
     assert "unreachable" in emb.info.fallback_reason
     assert emb.info.requested == MISSING_MODEL
     assert len(messages) == 1
-    assert MISSING_MODEL in messages[0] and "offline hashing embedder" in messages[0]
-    assert "fallback" in emb.info.describe()
+    assert MISSING_MODEL in messages[0] and "multilingual-e5-small" in messages[0]
+    assert "fallback" in emb.info.describe() and "multilingual-e5-small" in emb.info.describe()
 
 
 def test_missing_model_without_fallback_raises(hub_online: None) -> None:
@@ -198,12 +200,15 @@ def test_hf_hub_offline_falls_back_without_probing(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(embeddings, "hub_reachable", no_probe)
     messages: list[str] = []
-    emb = resolve_embedder(DEFAULT_MODEL, announce=messages.append)
-    assert isinstance(emb, HashingEmbeddings)
+    # the default is the bundled model: nothing to probe, nothing to say
+    assert isinstance(resolve_embedder(DEFAULT_MODEL, announce=messages.append), BundledEmbeddings)
+    assert messages == []
+    emb = resolve_embedder(MISSING_MODEL, announce=messages.append)
+    assert isinstance(emb, BundledEmbeddings)
     assert "HF_HUB_OFFLINE" in (emb.info.fallback_reason or "")
     assert len(messages) == 1 and "HF_HUB_OFFLINE" in messages[0]
     with pytest.raises(ModelUnavailableError, match="HF_HUB_OFFLINE"):
-        resolve_embedder(DEFAULT_MODEL, allow_fallback=False)
+        resolve_embedder(MISSING_MODEL, allow_fallback=False)
 
 
 def test_hub_probe_is_false_when_the_network_is_blocked(hub_online: None) -> None:

@@ -52,10 +52,10 @@ def test_first_load_builds_then_second_load_reuses(assistant_home: Path) -> None
     directory = assistant_home / "index" / "default"
     assert bot.index_dir == directory
     assert len(first.building()) == 1 and "no index yet" in first.building()[0]
-    # the default model is not cached and HF_HUB_OFFLINE is set: one notice, then offline hashing
-    notices = [m for m in first if "Embedding model unavailable" in m]
-    assert len(notices) == 1 and "HF_HUB_OFFLINE" in notices[0]
-    assert bot.info()["embedder_config"]["kind"] == "hashing"
+    # the default is the bundled multilingual model: no network, no fallback notice
+    assert not [m for m in first if "unavailable" in m], first
+    assert bot.info()["embedder_config"]["kind"] == "sentence-transformers"
+    assert "multilingual-e5-small" in bot.info()["embedder"]
     assert {p.name for p in directory.iterdir()} == INDEX_FILES
     stamp = (directory / "manifest.json").read_text(encoding="utf-8")
 

@@ -1,0 +1,164 @@
+"""Which answerer answers: the span reader, the rules, or both, chosen on dev and reported on held-out.
+
+    python -m bench.answer_policy record     # ask every dev + held-out question both ways (about 15 min)
+    python -m bench.answer_policy choose     # sweep policies on dev, report the chosen one on held-out
+
+`record` asks each question of the `dev` and `heldout` splits of the sets in `index/qa/`
+(one index per context) and of the bundled test set through the whole pipeline twice:
+once with the rules (`answerer="extractive"`) and once with the reader with its threshold
+removed (so every best span and its margin is kept). Rows go to
+`artifacts/answer_policy/rows.jsonl`.
+
+`choose` scores, per set, three policies over a grid of reader thresholds `t`:
+`reader` (the reader's span when its margin >= t), `rules` (the rules alone) and
+`rules+reader` (the rules' answer when they answer, else the reader's when margin >= t).
+A set's score is the mean of answer-contains-gold on answerable questions and abstention
+on unanswerable ones (contains alone where a set has none); the objective is the mean over
+sets. The policy and threshold are chosen on `dev` only; `heldout` is printed beside them
+and never used to choose. Output: a table and `artifacts/answer_policy/choice.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+OUT = Path("artifacts/answer_policy")
+GRID = [x / 2 for x in range(-6, 13)]
+POLICIES = ("reader", "rules", "rules+reader")
+
+
+def record(out: Path, limit: int = 0) -> None:
+    import assistant.reading as reading
+    from assistant import Assistant
+    from assistant.embeddings import resolve_embedder
+    from assistant.evaluation import contains_gold, f1_score, load_testset
+    from assistant.paths import bundled_testset
+    from assistant.reader import Reader
+    from assistant.squad import bundled_sets, load_squad
+    from assistant.squad_eval import _assistant
+
+    reading.READER_THRESHOLD = float("-inf")  # keep every best span: `choose` applies thresholds
+    embedder, reader = resolve_embedder(), Reader()
+    out.mkdir(parents=True, exist_ok=True)
+    rows_path = out / "rows.jsonl"
+
+    def both(bot: Any, question: str) -> dict[str, Any]:
+        rules = bot.ask(question, answerer="extractive")
+        read = bot.ask(question, answerer="reader")
+        quoted = " ".join(c.text for c in read.citations)
+        return {"rules_answered": rules.answered, "rules_text": rules.text, "rules_short": rules.short_answer or "",
+                "reader_answered": read.answered, "reader_text": read.text, "reader_short": read.short_answer or "",
+                "reader_quote": quoted, "margin": read.confidence, "reader_meta": read.answerer != "reader"}
+
+    done_ids = set()  # an interrupted run resumes where it stopped
+    if rows_path.exists():
+        done_ids = {(r["set"], r["id"]) for r in map(json.loads, rows_path.read_text(encoding="utf-8").splitlines())}
+    with rows_path.open("a", encoding="utf-8") as fh:
+        def write(row: dict[str, Any]) -> None:
+            golds = row["gold"]
+            if row["answerable"]:
+                for who in ("rules", "reader"):
+                    row[f"{who}_contains"] = contains_gold(row[f"{who}_text"], golds)
+                    row[f"{who}_f1"] = f1_score(row[f"{who}_short"] or row[f"{who}_text"], golds)
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            fh.flush()
+
+        bot = Assistant.load(announce=lambda _m: None)
+        bot.reader = reader
+        for case in load_testset(bundled_testset())[: limit or None]:
+            if ("article", case.id) in done_ids:
+                continue
+            write({"set": "article", "split": case.split, "variant": case.variant, "type": case.type, "id": case.id,
+                   "question": case.question, "answerable": case.answerable, "gold": list(case.answers),
+                   **both(bot, case.question)})
+        for name, path in bundled_sets().items():
+            contexts = [c for c in load_squad(path, name) if c.split in ("dev", "heldout")]
+            done = 0
+            with tempfile.TemporaryDirectory(prefix="policy-") as tmp:
+                for i, ctx in enumerate(contexts):
+                    if limit and done >= limit:
+                        break
+                    todo = [q for q in ctx.questions if (name, q.id) not in done_ids]
+                    if not todo:
+                        continue
+                    bot = _assistant([ctx], embedder, reader, Path(tmp) / f"c{i}")
+                    for q in todo:
+                        write({"set": name, "split": ctx.split, "variant": "vi", "type": "squad", "id": q.id,
+                               "question": q.question, "answerable": q.answerable, "gold": list(q.answers),
+                               **both(bot, q.question)})
+                        done += 1
+    print(f"wrote {rows_path}")
+
+
+def decide(row: dict[str, Any], policy: str, t: float) -> tuple[bool, str]:
+    """(answered, who) under `policy` at reader threshold `t`."""
+    reader_says = row["reader_answered"] and (row["reader_meta"] or row["margin"] >= t)
+    if policy == "rules":
+        return row["rules_answered"], "rules"
+    if policy == "reader":
+        return reader_says, "reader"
+    if row["rules_answered"]:
+        return True, "rules"
+    return reader_says, "reader"
+
+
+def score(rows: list[dict[str, Any]], policy: str, t: float) -> dict[str, float]:
+    ans = [r for r in rows if r["answerable"]]
+    una = [r for r in rows if not r["answerable"]]
+    res: dict[str, float] = {"n": len(rows)}
+    if ans:
+        got = [decide(r, policy, t) for r in ans]
+        res["contains"] = sum(r[f"{w}_contains"] for r, (s, w) in zip(ans, got) if s) / len(ans)
+        res["f1"] = sum(r[f"{w}_f1"] for r, (s, w) in zip(ans, got) if s) / len(ans)
+        res["false_refusal"] = sum(not s for s, _ in got) / len(ans)
+    if una:
+        res["abstention"] = sum(not decide(r, policy, t)[0] for r in una) / len(una)
+    res["objective"] = (res.get("contains", 0.0) + res["abstention"]) / 2 if una and ans else res.get("contains", 0.0)
+    return res
+
+
+def table(rows: list[dict[str, Any]], split: str, policy: str, t: float) -> dict[str, dict[str, float]]:
+    mine = [r for r in rows if r["split"] == split]
+    return {name: score([r for r in mine if r["set"] == name], policy, t) for name in sorted({r["set"] for r in mine})}
+
+
+def objective(tab: dict[str, dict[str, float]]) -> float:
+    return sum(s["objective"] for s in tab.values()) / max(len(tab), 1)
+
+
+def choose(out: Path) -> None:
+    rows = [json.loads(line) for line in (out / "rows.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    best = max(((p, t) for p in POLICIES for t in GRID), key=lambda pt: objective(table(rows, "dev", *pt)))
+    for policy in POLICIES:
+        print(f"\n{policy}")
+        for t in GRID if policy != "rules" else [0.0]:
+            dev = table(rows, "dev", policy, t)
+            mark = " <- chosen" if (policy, t) == best else ""
+            print(f"  t={t:5.1f} dev objective {objective(dev):.3f}  " + "  ".join(
+                f"{n}: c={s.get('contains', 0):.2f} a={s.get('abstention', float('nan')):.2f} "
+                f"fr={s.get('false_refusal', 0):.2f}" for n, s in dev.items()) + mark)
+    result = {"policy": best[0], "threshold": best[1], "dev": table(rows, "dev", *best),
+              "heldout": table(rows, "heldout", *best),
+              "heldout_alternatives": {p: table(rows, "heldout", p, best[1]) for p in POLICIES}}
+    (out / "choice.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+    print(f"\nchosen on dev: {best[0]} at threshold {best[1]}")
+    for split in ("dev", "heldout"):
+        for name, s in result[split].items():
+            print(f"  {split:8} {name:16} " + " ".join(f"{k}={v:.3f}" for k, v in s.items() if k != "n"))
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("step", choices=("record", "choose"))
+    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--limit", type=int, default=0, help="questions per set (smoke runs)")
+    args = ap.parse_args(argv)
+    record(args.out, args.limit) if args.step == "record" else choose(args.out)
+
+
+if __name__ == "__main__":
+    main()
