@@ -308,6 +308,22 @@ class ExtractiveAnswerer:
             "figure_ref": float(q.kind == "figure_ref"),
         }
 
+    def unsupported(self, question: str) -> str | None:
+        """Why the article cannot answer `question` whatever its passages say, or None: it
+        names a number or a person the article never mentions, or most of its content words
+        (by IDF) are absent. The reader's answers pass this check too (README, "Answering")."""
+        q = analyse(question)
+        if q.is_meta:
+            return None
+        ev = self.evidence
+        if any(n not in ev.article.text for n in q.numbers):
+            return "unknown number"
+        if any(not known_name(name, ev.all_folded) for name in q.names):
+            return "unknown name"
+        if q.content and self.missing_mass(q) > self.abstention.max_missing:
+            return "content missing"
+        return None
+
     def decide(self, q: QuestionAnalysis, best: Candidate, config: AbstentionConfig | None = None) -> bool:
         """Answer only with a filled slot, known numbers and names, and enough support."""
         return decide(self.features(q, best), config or self.abstention)

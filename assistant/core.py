@@ -39,7 +39,7 @@ from .translate import to_vietnamese
 
 log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 2000
-ANSWERERS = ("reader", "extractive", "llm")
+ANSWERERS = ("auto", "reader", "extractive", "llm")
 
 
 def check_question(question: object) -> str:
@@ -149,12 +149,47 @@ class Assistant:
               chunking: ChunkingConfig | None = None, fusion: FusionConfig | None = None,
               progress: bool | None = None, llm: Any = None,
               announce: Callable[[str], None] | None = None) -> Assistant:
-        """Index article files (default: the bundled article) into `index_dir` and load it."""
+        """Index articles (default: the bundled article) into `index_dir` and load it: paths of
+        .txt, .md or .html files, http(s) links (fetched safely, `fetch.py`) or `Article`s."""
+        from .sources import read_source
+
         directory = Path(index_dir) if index_dir is not None else default_index_dir()
-        articles = [Article.read(f) for f in (files or [bundled_article()])]
+        articles = [read_source(f) for f in (files or [bundled_article()])]
         embedder = resolve_embedder(model, announce=announce or log.warning)
         build_index(articles, embedder, directory, chunking or ChunkingConfig(), progress=progress)
         bot = cls(load_index(directory), embedder, directory, fusion)
+        bot.set_llm(llm or os.environ.get("ASSISTANT_LLM") or None)
+        return bot
+
+    @classmethod
+    def from_text(cls, text: str, model: str | None = None, *, llm: Any = None,
+                  announce: Callable[[str], None] | None = None) -> Assistant:
+        """An assistant over an article given as text: plain text, Markdown or a page's HTML
+        source. Indexed once per distinct text in the shared cache (`ArticleLibrary`,
+        ``$ASSISTANT_HOME/articles``) that the web chat uses; `SourceError` for unusable input.
+
+        >>> bot = Assistant.from_text(open("bai-bao.txt", encoding="utf-8").read())   # doctest: +SKIP
+        """
+        from .sources import article_from_text
+
+        return cls._from_article(article_from_text(text), model, llm, announce)
+
+    @classmethod
+    def from_url(cls, url: str, model: str | None = None, *, llm: Any = None,
+                 announce: Callable[[str], None] | None = None) -> Assistant:
+        """An assistant over the article at an http(s) link, fetched under the safety rules of
+        `fetch.py` and extracted with trafilatura; cached as `from_text` is."""
+        from .sources import article_from_url
+
+        return cls._from_article(article_from_url(url), model, llm, announce)
+
+    @classmethod
+    def _from_article(cls, article: Article, model: str | None, llm: Any,
+                      announce: Callable[[str], None] | None) -> Assistant:
+        from .library import ArticleLibrary
+
+        library = ArticleLibrary(model=model, announce=announce or log.warning)
+        bot = library.load(library.add(article).article_id)
         bot.set_llm(llm or os.environ.get("ASSISTANT_LLM") or None)
         return bot
 
@@ -190,9 +225,12 @@ class Assistant:
 
         `history` is the chat so far (pairs of (question, answer) or {"role", "content"}
         dicts): a follow-up ("Còn chi bộ đó thì sao?") is rewritten by the LLM, or inherits
-        the previous question's topic otherwise. `answerer` is "reader" (the span reader,
-        the default), "extractive" (the older rules), "llm", or None (the LLM when one is
-        configured, else the reader).
+        the previous question's topic otherwise. `answerer` is "auto" (the rules' answer
+        when they find one, else the span reader's when its margin clears the threshold and
+        the question names no figure or person the article never mentions: the policy
+        chosen on dev by `bench/answer_policy.py`), "reader" (the span reader
+        alone), "extractive" (the rules alone), "llm", or None (the LLM when one is
+        configured, else "auto").
         """
         answer: Answer | None = None
         for item in self.stream(question, history, k=k, mode=mode, answerer=answerer):
@@ -207,7 +245,7 @@ class Assistant:
         (citations are resolved at the end)."""
         t0 = time.perf_counter()
         cleaned = check_question(question)
-        kind = answerer or ("llm" if self.llm else "reader")
+        kind = answerer or ("llm" if self.llm else "auto")
         if kind not in ANSWERERS:
             raise QuestionError(f"answerer must be one of {', '.join(ANSWERERS)}, got {kind!r}")
         use_llm = kind == "llm"
@@ -226,7 +264,8 @@ class Assistant:
         if kind == "extractive" or use_llm:
             answer = self._extractive(vi_query, passages, "en" if english else None, _previous_quotes(history))
         else:
-            answer = self._read(query, vi_query, passages, "en" if english else "vi")
+            answer = self._read(query, vi_query, passages, "en" if english else "vi", rules_first=kind == "auto",
+                                quotes=_previous_quotes(history))
         if use_llm:
             try:
                 for item in self.llm.stream(query, passages):  # type: ignore[union-attr]
@@ -252,22 +291,27 @@ class Assistant:
         focus = [(text.find(q), text.find(q) + len(q)) for q in quotes if q and text.find(q) >= 0]
         return self.answerer(owner).answer(query, mine, self._chunk_spans[owner], lang=lang, focus=focus)
 
-    def _read(self, query: str, vi_query: str, passages: list[Passage], lang: str) -> Answer:
-        """The reader's answer (metadata questions from the metadata lines); the rules'
-        answer, with a notice, when the reader cannot be loaded."""
+    def _read(self, query: str, vi_query: str, passages: list[Passage], lang: str, rules_first: bool,
+              quotes: Sequence[str] = ()) -> Answer:
+        """The reader's answer (metadata questions from the metadata lines), after the
+        rules' when `rules_first` and they answer; the rules' answer, with a notice, when
+        the reader cannot be loaded."""
         owner = passages[0].article if passages else 0
         mine = [p for p in passages if p.article == owner]
         spans = self._chunk_spans[owner]
         meta = self.answerer(owner).meta_answer(vi_query, mine, spans, lang)
         if meta is not None:
             return meta
+        rules = self._extractive(vi_query, passages, lang, quotes) if rules_first else None
+        if rules is not None and (rules.answered or self.answerer(owner).unsupported(vi_query)):
+            return rules  # the rules answered, or the question names what the article never mentions
         try:
             if owner not in self._readers:
                 self._readers[owner] = ReaderAnswerer(self.articles[owner], self.reader)
             return self._readers[owner].answer(query, mine, spans, lang)
         except ModelUnavailableError as err:
             log.warning("reader unavailable: %s", err)
-            fallback = self._extractive(vi_query, passages, lang)
+            fallback = rules or self._extractive(vi_query, passages, lang)
             return replace(fallback, notice=f"reader unavailable ({err}); answered by the rule-based answerer")
 
     def answerer(self, article: int = 0) -> ExtractiveAnswerer:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ MAX_LENGTH = 384
 STRIDE = 128
 MAX_ANSWER_TOKENS = 40
 MAX_QUESTION_TOKENS = 96
+_NOISE = {"So", "Sk", "Cc", "Cf", "Co", "Cs", "Cn"}  # emoji and other symbols, control and format characters
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,13 @@ def encode_pairs(tokenizer: Any, questions: list[str], contexts: list[str], max_
     questions = [_clip_question(tokenizer, q) for q in questions]
     return tokenizer(questions, contexts, truncation="only_second", max_length=max_length, stride=stride,
                      return_overflowing_tokens=True, return_offsets_mapping=True, padding=False)
+
+
+def plain_question(question: str) -> str:
+    """The question without symbols and emoji ("… gì? 🙂"): they carry no meaning for the
+    reader but move its scores, so equivalent spellings would get different answers."""
+    kept = "".join(" " if unicodedata.category(ch) in _NOISE and not ch.isspace() else ch for ch in question)
+    return " ".join(kept.split())
 
 
 def _clip_question(tokenizer: Any, question: str) -> str:
@@ -136,7 +145,8 @@ class Reader:
 
         with self._lock:
             model, tokenizer = self._load()
-            enc = encode_pairs(tokenizer, [question] * len(passages), passages, self.max_length, self.stride)
+            enc = encode_pairs(tokenizer, [plain_question(question)] * len(passages), passages, self.max_length,
+                               self.stride)
             batch = tokenizer.pad({"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]},
                                   return_tensors="pt")
             with torch.inference_mode():

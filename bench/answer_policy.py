@@ -14,7 +14,11 @@ removed (so every best span and its margin is kept). Rows go to
 `rules+reader` (the rules' answer when they answer, else the reader's when margin >= t).
 A set's score is the mean of answer-contains-gold on answerable questions and abstention
 on unanswerable ones (contains alone where a set has none); the objective is the mean over
-sets. The policy and threshold are chosen on `dev` only; `heldout` is printed beside them
+sets. The top is flat (rules+reader scores 0.724-0.734 for thresholds -0.5 to 1.0), so
+settings within `--tolerance` (0.01) of the best count as tied and the one that abstains
+most on the dev sets' unanswerable questions wins: the product promises to say when the
+article does not say (at 0.0 the rules+reader policy answers 43 % of the bundled
+article's unanswerable dev questions). The policy and threshold are chosen on `dev` only; `heldout` is printed beside them
 and never used to choose. Output: a table and `artifacts/answer_policy/choice.json`.
 """
 
@@ -28,7 +32,12 @@ from typing import Any
 
 OUT = Path("artifacts/answer_policy")
 GRID = [x / 2 for x in range(-6, 13)]
-POLICIES = ("reader", "rules", "rules+reader")
+VETOES = {"unknown number", "unknown name"}
+# The reader may not answer a question that names a figure or a person the article never
+# mentions (`ExtractiveAnswerer.unsupported`): such answers are the failure users notice
+# most. The policies that ignore this are still printed, for comparison.
+CHOSEN_FROM = ("reader+veto", "rules", "rules+reader+veto")
+POLICIES = ("reader", "reader+veto", "rules", "rules+reader", "rules+reader+veto")
 
 
 def record(out: Path, limit: int = 0) -> None:
@@ -94,6 +103,29 @@ def record(out: Path, limit: int = 0) -> None:
     print(f"wrote {rows_path}")
 
 
+def add_vetoes(rows: list[dict[str, Any]]) -> None:
+    """`veto`: why the rules say the article cannot answer the question (`unsupported`), or None."""
+    from assistant.answering import ExtractiveAnswerer
+    from assistant.article import Article
+    from assistant.paths import bundled_article
+    from assistant.question import analyse
+    from assistant.squad import bundled_sets, load_squad
+    from assistant.translate import to_vietnamese
+
+    owners: dict[tuple[str, str], str] = {}
+    for name, path in bundled_sets().items():
+        for ctx in load_squad(path, name):
+            owners.update({(name, q.id): ctx.context for q in ctx.questions})
+    answerers: dict[str, ExtractiveAnswerer] = {"article": ExtractiveAnswerer(Article.read(bundled_article()))}
+    for row in rows:
+        key = "article" if row["set"] == "article" else owners[(row["set"], row["id"])]
+        if key not in answerers:
+            answerers[key] = ExtractiveAnswerer(Article.from_text(key))
+        question = to_vietnamese(row["question"]) if analyse(row["question"]).english else row["question"]
+        why = answerers[key].unsupported(question)
+        row["veto"] = why if why in VETOES else None
+
+
 def decide(row: dict[str, Any], policy: str, t: float) -> tuple[bool, str]:
     """(answered, who) under `policy` at reader threshold `t`."""
     reader_says = row["reader_answered"] and (row["reader_meta"] or row["margin"] >= t)
@@ -101,8 +133,12 @@ def decide(row: dict[str, Any], policy: str, t: float) -> tuple[bool, str]:
         return row["rules_answered"], "rules"
     if policy == "reader":
         return reader_says, "reader"
+    if policy == "reader+veto":
+        return reader_says and (row["reader_meta"] or not row["veto"]), "reader"
     if row["rules_answered"]:
         return True, "rules"
+    if policy == "rules+reader+veto" and row["veto"]:
+        return False, "rules"
     return reader_says, "reader"
 
 
@@ -130,9 +166,19 @@ def objective(tab: dict[str, dict[str, float]]) -> float:
     return sum(s["objective"] for s in tab.values()) / max(len(tab), 1)
 
 
-def choose(out: Path) -> None:
+def choose(out: Path, tolerance: float) -> None:
     rows = [json.loads(line) for line in (out / "rows.jsonl").read_text(encoding="utf-8").splitlines() if line]
-    best = max(((p, t) for p in POLICIES for t in GRID), key=lambda pt: objective(table(rows, "dev", *pt)))
+    add_vetoes(rows)
+    def abstains(pt: tuple[str, float]) -> float:
+        tab = [s["abstention"] for s in table(rows, "dev", *pt).values() if "abstention" in s]
+        return sum(tab) / max(len(tab), 1)
+
+    settings = [(p, t) for p in CHOSEN_FROM for t in (GRID if p != "rules" else [0.0])]
+    top = max(objective(table(rows, "dev", *pt)) for pt in settings)
+    # within `tolerance` of the best objective (a flat top: one dev question moves it by
+    # about 0.006), the setting that abstains most: the product says when the article does not
+    near = [pt for pt in settings if objective(table(rows, "dev", *pt)) >= top - tolerance]
+    best = max(near, key=abstains)
     for policy in POLICIES:
         print(f"\n{policy}")
         for t in GRID if policy != "rules" else [0.0]:
@@ -155,9 +201,11 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("step", choices=("record", "choose"))
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--tolerance", type=float, default=0.01,
+                    help="settings this close to the best dev objective count as tied; the most abstaining wins")
     ap.add_argument("--limit", type=int, default=0, help="questions per set (smoke runs)")
     args = ap.parse_args(argv)
-    record(args.out, args.limit) if args.step == "record" else choose(args.out)
+    record(args.out, args.limit) if args.step == "record" else choose(args.out, args.tolerance)
 
 
 if __name__ == "__main__":
