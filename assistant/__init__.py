@@ -30,9 +30,12 @@ from .errors import (
     LLMError,
     ModelUnavailableError,
     QuestionError,
+    SourceError,
 )
+from .library import ArticleEntry, ArticleLibrary
 from .paths import state_dir
 from .retrieval import FusionConfig, Passage
+from .sources import article_from_file, article_from_input
 
 __version__ = "0.1.0"
 
@@ -41,7 +44,9 @@ __all__ = [
     "MAX_QUESTION_CHARS",
     "Answer",
     "Article",
+    "ArticleEntry",
     "ArticleError",
+    "ArticleLibrary",
     "Assistant",
     "AssistantError",
     "Chunk",
@@ -59,6 +64,9 @@ __all__ = [
     "QuestionError",
     "Sentence",
     "SentenceTransformerEmbeddings",
+    "SourceError",
+    "article_from_file",
+    "article_from_input",
     "check_question",
     "resolve_embedder",
     "state_dir",

@@ -7,8 +7,9 @@ citation `text[start:end]` is always verbatim article text.
 Parts recognised (Vietnamese online-newspaper layout): the date line ("Thứ sáu, 02/12/2022"),
 the title, the lead (the "LSO-" sapo), body paragraphs, photo captions (short lines with
 no final punctuation between body paragraphs) and the byline ("Bài, ảnh: …"). Markdown
-headings, emphasis, links and images are reduced to their text. Other formats (HTML,
-PDF, Word) are refused with a clear error rather than guessed at.
+headings, emphasis, links and images are reduced to their text. An .html file is read
+by `sources.py` (the article extracted by trafilatura, then parsed here); HTML inside a
+text file, PDF and Word are refused with a clear error rather than guessed at.
 
 >>> art = Article.from_text("Thứ hai, 05/06/2023\\n\\nTiêu đề\\n\\nLSO- Mở đầu. Câu hai.\\n\\nBài: AN")
 >>> art.title, art.date, art.author, [p.kind for p in art.paragraphs]
@@ -101,13 +102,18 @@ class Article:
 
     @classmethod
     def read(cls, path: str | Path) -> Article:
-        """Read a UTF-8 text or Markdown file; `ArticleError` says what is wrong otherwise."""
+        """Read a UTF-8 text or Markdown file or a saved web page (.html); `ArticleError` says what
+        is wrong otherwise."""
         path = Path(path)
         if not path.is_file():
             raise ArticleError(f"article file not found: {path}")
+        if path.suffix.lower() in {".html", ".htm", ".xhtml"}:
+            from .sources import read_html_file  # (sources imports this module)
+
+            return read_html_file(path)
         if path.suffix.lower() not in TEXT_SUFFIXES:
             raise ArticleError(
-                f"{path}: unsupported file type {path.suffix!r}; give a UTF-8 .txt or .md file"
+                f"{path}: unsupported file type {path.suffix!r}; give a UTF-8 .txt or .md file or an .html page"
             )
         size = path.stat().st_size
         if size > MAX_ARTICLE_BYTES:

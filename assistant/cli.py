@@ -33,8 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("build", help="index article files (default: the bundled article)")
-    p.add_argument("files", nargs="*", metavar="FILE", help="UTF-8 .txt or .md article files")
+    p = sub.add_parser("build", help="index article files or links (default: the bundled article)")
+    p.add_argument("files", nargs="*", metavar="FILE_OR_URL",
+                   help="UTF-8 .txt or .md files, saved .html pages, or http(s) links of news pages "
+                        "(private addresses need ASSISTANT_ALLOW_PRIVATE_URLS=1)")
     p.add_argument("--max-tokens", type=int, default=None, help="chunk size in the model's tokens")
     p.add_argument("--overlap", type=int, default=None, help="sentences shared by consecutive chunks")
     _common(p)

@@ -19,6 +19,17 @@ class ArticleError(AssistantError):
     exit_code = 2
 
 
+class SourceError(ArticleError):
+    """An article given as text, a file or a link cannot be used. `reason` names the case
+    ("empty", "binary", "pdf", "too_large", "no_text", "blocked", "timeout", "not_found", ...)
+    so the web app can say it in Vietnamese; `details` holds the figures of the message."""
+
+    def __init__(self, reason: str, message: str, **details: object):
+        self.reason = reason
+        self.details = details
+        super().__init__(message)
+
+
 class QuestionError(AssistantError):
     """The question is empty, too long or otherwise unusable."""
 

@@ -108,9 +108,9 @@ def test_ask_rejects_bad_input_in_vietnamese(client: Any) -> None:
         client.predict(AUTHOR_Q, 4, "magic", api_name="/ask")
 
 
-def test_only_ask_is_public(client: Any) -> None:
+def test_only_ask_and_add_article_are_public(client: Any) -> None:
     api = client.view_api(print_info=False, return_format="dict")
-    assert set(api["named_endpoints"]) == {"/ask"}
+    assert set(api["named_endpoints"]) == {"/ask", "/add_article"}  # /add_article: tests/test_ui_articles.py
     assert not api["unnamed_endpoints"]
 
 

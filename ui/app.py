@@ -9,8 +9,14 @@ http://127.0.0.1:7860/ by default. Programs can call the ``/ask`` endpoint::
 
 `result` is a dict: ``answer`` (text with [n] markers), ``answered`` (False when the
 article does not say), ``citations`` ([{n, chunk_id, text, start, end}], offsets into
-the article text), ``passages`` and the other fields of `Answer.to_dict()`. ``k`` and
+the article text), ``passages`` and the other fields of `Answer.to_dict()`. The second
+parameter, ``article_id``, also takes ``k`` as before (a number of passages); it and
 ``mode`` ("hybrid", "dense" or "lexical") may be left out.
+
+Another article: ``client.predict(text_or_link, api_name="/add_article")`` returns
+``{article_id, title, date, chars, passages}``; then
+``client.predict(question, article_id=..., api_name="/ask")``. In the page, the box above
+the article takes pasted text, a link or a .txt/.md/.html file (`ui.articles`).
 
 Safe by default: binds to 127.0.0.1, no share link, no monitoring dashboard; exposed on
 another interface or through ``share=True`` it asks for the login in ``$ASSISTANT_AUTH``
@@ -28,8 +34,9 @@ from typing import Any
 
 import gradio as gr
 
-from assistant import MAX_QUESTION_CHARS
+from assistant import MAX_QUESTION_CHARS, ArticleLibrary
 
+from .articles import ArticleHandlers
 from .assets import CSS, JS, SANS
 from .chat import ChatHandlers
 from .feedback import FeedbackLog
@@ -46,6 +53,11 @@ MODE_CHOICES = [("Kết hợp (ngữ nghĩa + từ khóa)", "hybrid"), ("Ngữ n
 EXTRACTIVE = ("Trích dẫn nguyên văn", "extractive")
 PLACEHOLDER = ("**Hỏi bất cứ điều gì về bài viết.**\n\nCâu trả lời trích nguyên văn từ bài, đánh số [1], [2]… "
                "và các câu được dẫn sẽ được tô sáng trong bài.")
+# A paste longer than this becomes a text-file attachment (Gradio's own behaviour): a textarea
+# holding a megabyte froze the page in Chromium; the upload limit (1 MB) then matches the text limit.
+PASTE_AS_FILE_CHARS = 50_000
+SOURCE_PLACEHOLDER = ("Dán nội dung bài báo, hoặc đường link (http/https) của trang báo, "
+                      "hoặc đính kèm tệp .txt, .md, .html (nút bên trái), rồi bấm “Đọc bài”.")
 HEADER = ('<div id="app-header"><h1>Hỏi đáp về bài báo</h1>'
           "<p>Trợ lý chỉ trả lời bằng những gì bài viết nêu, kèm trích dẫn; nếu bài không đề cập, "
           "trợ lý sẽ nói rõ.</p></div>")
@@ -62,17 +74,21 @@ def build_app(assistant: Any, *, max_question_chars: int = MAX_QUESTION_CHARS,
     style sheet and script, or with `demo.launch(**launch_options())`). At most `queue_size`
     requests wait (beyond that Gradio answers "busy, try again" at once) and `concurrency`
     run at a time."""
-    chat = ChatHandlers(assistant, max_question_chars, FeedbackLog(feedback_path))
+    library = ArticleLibrary(embedder=getattr(assistant, "embedder", None), reader=getattr(assistant, "reader", None),
+                             llm=getattr(assistant, "llm", None))
+    chat = ChatHandlers(assistant, max_question_chars, FeedbackLog(feedback_path), library)
+    articles = ArticleHandlers(assistant, library)
     article = assistant.article
     answerers = [EXTRACTIVE] + ([("Mô hình ngôn ngữ (LLM)", "llm")] if assistant.llm is not None else [])
     # delete_cache: files anyone may POST to /gradio_api/upload (the app takes none) are
     # deleted after an hour, and all of them when the server stops, so they cannot pile up.
     with gr.Blocks(title="Hỏi đáp về bài báo", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         turns = gr.State([])
+        article_id = gr.State(None)  # this session's article: None is the bundled one
         with gr.Row(equal_height=False, elem_id="main-row"):
             with gr.Column(scale=5, min_width=360, elem_id="chat-col"):
                 gr.HTML(HEADER, padding=False, elem_id="app-head")
-                gr.Markdown(status_markdown(assistant.info(), article), elem_id="app-status")
+                app_status = gr.Markdown(status_markdown(assistant.info(), article), elem_id="app-status")
                 chatbot = gr.Chatbot(
                     value=[], elem_id="chatbot", show_label=False, height="calc(100vh - 390px)", min_height=320,
                     latex_delimiters=[], sanitize_html=True, render_markdown=True, placeholder=PLACEHOLDER,
@@ -93,19 +109,35 @@ def build_app(assistant: Any, *, max_question_chars: int = MAX_QUESTION_CHARS,
                     answerer = gr.Radio(answerers, value=answerers[-1][1], label="Cách trả lời",
                                         interactive=len(answerers) > 1)
             with gr.Column(scale=4, min_width=360, elem_id="article-col"):
+                with gr.Accordion("Hỏi về bài báo khác: dán bài, tải tệp hoặc nhập link", open=False,
+                                  elem_id="add-article"):
+                    source = gr.MultimodalTextbox(
+                        placeholder=SOURCE_PLACEHOLDER, show_label=False, sources=["upload"], file_count="single",
+                        lines=2, max_lines=8, submit_btn="Đọc bài", elem_id="article-source",
+                        max_plain_text_length=PASTE_AS_FILE_CHARS,
+                    )
+                with gr.Row(elem_id="article-bar"):
+                    source_status = gr.HTML("", elem_id="article-status", padding=False)
+                    back_btn = gr.Button("↩ Về bài viết mẫu", size="sm", visible=False, min_width=120, scale=0,
+                                         elem_id="back-btn")
                 view = gr.HTML(article_html(article), elem_id="article-view", padding=False)
 
-        ask_inputs = [box, turns, k, mode, answerer]
+        ask_inputs = [box, turns, k, mode, answerer, article_id]
         outputs = [box, chatbot, view, turns]
         private: dict[str, Any] = {"api_visibility": "private", "show_progress": "hidden"}
         box.submit(chat.respond, ask_inputs, outputs, **private)
         examples.load_input_event.then(chat.respond, ask_inputs, outputs, **private)
-        retry_btn.click(chat.retry, [turns, k, mode, answerer], outputs, **private)
-        clear_btn.click(chat.clear, None, outputs, queue=False, **private)
-        chatbot.clear(chat.clear, None, outputs, queue=False, **private)
+        retry_btn.click(chat.retry, [turns, k, mode, answerer, article_id], outputs, **private)
+        clear_btn.click(chat.clear, [article_id], outputs, queue=False, **private)
+        chatbot.clear(chat.clear, [article_id], outputs, queue=False, **private)
         chatbot.like(chat.like, [turns], None, **private)
-        chatbot.select(chat.select, [turns], [view], **private)
+        chatbot.select(chat.select, [turns, article_id], [view], **private)
+        switch = [source, source_status, view, app_status, article_id, chatbot, turns, back_btn, examples.dataset]
+        source.submit(articles.add, [source, article_id], switch, api_visibility="private", show_progress="full",
+                      show_progress_on=[view], concurrency_limit=2, concurrency_id="add-article")
+        back_btn.click(articles.back, [article_id], switch, queue=False, **private)
         gr.api(chat.api_ask, api_name="ask")
+        gr.api(articles.api_add_article, api_name="add_article", concurrency_limit=2, concurrency_id="add-article")
     demo.queue(max_size=queue_size, default_concurrency_limit=concurrency)
     return demo
 

@@ -13,7 +13,8 @@ that answer's highlights (Chatbot.select) and the script waits briefly for it.
 
 It also puts Gradio's own few English messages into Vietnamese: the "busy, try again"
 toast shown when the request queue is full (`ui.app.QUEUE_SIZE`), "connection errored
-out" and the "Error" titles.
+out", a file over the upload limit (an article file, or a long paste, which Gradio turns
+into a file) and the "Error" titles.
 """
 
 from __future__ import annotations
@@ -81,6 +82,19 @@ _CSS = """
 .qa-answer.qa-error p, .qa-answer.qa-refusal p { margin: 0; color: #9a3412; }
 .qa-answer .qa-detail { color: #8a7d6b; font-size: 0.85em; }
 
+/* --- bringing another article (ui/articles.py) ------------------------------------- */
+#add-article { border-radius: 12px; }
+#add-article .label-wrap span { font-weight: 600; }
+#article-bar { align-items: center; gap: 8px; }
+#article-status, #article-status .html-container { padding: 0 !important; }
+.src-status { margin: 0; font-family: $SANS; font-size: 0.88rem; line-height: 1.45; }
+.src-status.src-busy { color: #7c5a1e; }
+.src-status.src-busy::before { content: "⏳ "; }
+.src-status.src-ok { color: #166534; }
+.src-status.src-ok::before { content: "✓ "; }
+.src-status.src-error { color: #9a3412; font-weight: 600; }
+.src-status.src-error::before { content: "⚠ "; }
+
 .dark #article-view { background: #1f1c18; border-color: #3a342c; }
 .dark .art-view, .dark .art-view .art-title, .dark .art-view .art-lead { color: #eee6d8; }
 .dark .art-view .art-caption { background: #2a251f; color: #c9bca6; }
@@ -95,7 +109,7 @@ _CSS = """
 """
 CSS = _CSS.replace("$SERIF", _stack(SERIF)).replace("$SANS", _stack(SANS))
 
-JS = """
+JS = r"""
 () => {
   if (window.__citeNav) return;
   window.__citeNav = true;
@@ -109,7 +123,10 @@ JS = """
   const translate = () => document.querySelectorAll(
     '[data-testid="toast-text"], .toast-title, [data-testid="status-tracker"] span.error').forEach((el) => {
     el.childNodes.forEach((node) => {  // text nodes only: Svelte's comment anchors stay in place
-      const vi = node.nodeType === 3 && VI[node.nodeValue.trim()];
+      const text = node.nodeType === 3 ? node.nodeValue.trim() : '';
+      const big = text.match(/^File\(s\) exceed the maximum allowed size of ([^:]+): (.*)$/);
+      const vi = big ? `Tệp quá lớn (giới hạn ${big[1].replace('Mb', 'MB')}): ${big[2]}. Bạn hãy dùng tệp nhỏ hơn, ` +
+        'hoặc đường link của trang báo.' : text && VI[text];
       if (vi) node.nodeValue = vi + ' ';
     });
   });

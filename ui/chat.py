@@ -1,5 +1,8 @@
 """The chat's event handlers: ask (streaming), retry, clear, like, select, and the /ask API.
 
+Each handler takes the session's article id last (None: the bundled article; see
+`ui.articles`), so every session talks about its own article.
+
 The conversation lives in a `gr.State` as a list of turns (plain dicts, one per question)::
 
     {"id": 7, "question": "<raw text>", "user_html": "...", "bot_html": "...",
@@ -20,7 +23,7 @@ from typing import Any
 
 import gradio as gr
 
-from assistant import AssistantError, LLMError, QuestionError
+from assistant import AssistantError, LLMError, QuestionError, SourceError
 
 from .feedback import FeedbackLog, feedback_record, liked_value
 from .render import answer_html, article_html, notice_html, partial_answer_html, user_message_html
@@ -39,6 +42,10 @@ def error_text(err: AssistantError) -> str:
     """A polite Vietnamese lead for an error the user can act on (its message follows)."""
     if isinstance(err, QuestionError):
         return "Câu hỏi chưa hợp lệ. Bạn hãy nhập một câu hỏi bằng chữ về nội dung bài viết."
+    if isinstance(err, SourceError):
+        from .articles import source_message
+
+        return source_message(err)
     if isinstance(err, LLMError):
         return ("Mô hình ngôn ngữ đang gặp sự cố nên chưa thể trả lời. Bạn có thể chọn cách trả lời "
                 "“Trích dẫn nguyên văn” trong phần Cài đặt.")
@@ -66,35 +73,48 @@ def citations_of(turn: dict[str, Any]) -> list[SimpleNamespace]:
 class ChatHandlers:
     """Everything the page does with the one `Assistant` loaded at start-up."""
 
-    def __init__(self, assistant: Any, max_question_chars: int, feedback: FeedbackLog):
+    def __init__(self, assistant: Any, max_question_chars: int, feedback: FeedbackLog, library: Any = None):
         self.assistant = assistant
         self.article = assistant.article
         self.max_chars = max_question_chars
         self.feedback = feedback
+        self.library = library
+
+    def bot(self, article_id: str | None = None) -> Any:
+        """The assistant of a session's article: the bundled one (None) or the library's."""
+        if not article_id or self.library is None:
+            return self.assistant
+        return self.library.get(article_id)
 
     # --- chat ------------------------------------------------------------------------------
 
     def respond(self, question: str | None, turns: list[dict[str, Any]] | None, k: float, mode: str,
-                answerer: str | None) -> Iterator[tuple[Any, ...]]:
+                answerer: str | None, article_id: str | None = None) -> Iterator[tuple[Any, ...]]:
         """Outputs: textbox, chatbot, article, turns. Blank input changes nothing."""
         if question is None or not question.strip():
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
         question = valid_text(question)
-        yield from self._run(question, list(turns or []), self._settings(k, mode, answerer), clear_box=True)
+        yield from self._run(question, list(turns or []), self._settings(k, mode, answerer), clear_box=True,
+                             article_id=article_id)
 
     def retry(self, turns: list[dict[str, Any]] | None, k: float, mode: str,
-              answerer: str | None) -> Iterator[tuple[Any, ...]]:
+              answerer: str | None, article_id: str | None = None) -> Iterator[tuple[Any, ...]]:
         """Ask the last question again (with the current settings), replacing its answer."""
         turns = list(turns or [])
         if not turns:
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
         last = turns.pop()
-        yield from self._run(last["question"], turns, self._settings(k, mode, answerer), clear_box=False)
+        yield from self._run(last["question"], turns, self._settings(k, mode, answerer), clear_box=False,
+                             article_id=article_id)
 
-    def clear(self) -> tuple[Any, ...]:
-        return "", [], article_html(self.article), []
+    def clear(self, article_id: str | None = None) -> tuple[Any, ...]:
+        try:
+            article = self.bot(article_id).article
+        except AssistantError:
+            return "", [], gr.skip(), []
+        return "", [], article_html(article), []
 
     def _settings(self, k: float, mode: str, answerer: str | None) -> dict[str, Any]:
         k_int = min(max(int(k or 4), 1), 10)
@@ -102,7 +122,7 @@ class ChatHandlers:
         return {"k": k_int, "mode": mode if mode in MODES else "hybrid", "answerer": answerer}
 
     def _run(self, question: str, turns: list[dict[str, Any]], settings: dict[str, Any],
-             clear_box: bool) -> Iterator[tuple[Any, ...]]:
+             clear_box: bool, article_id: str | None = None) -> Iterator[tuple[Any, ...]]:
         box = "" if clear_box else gr.skip()
         turn: dict[str, Any] = {"id": next(_turn_ids), "question": question, "answer": None, "settings": settings,
                                 "user_html": user_message_html(question, limit=800),
@@ -120,9 +140,12 @@ class ChatHandlers:
         yield box, messages(turns), gr.skip(), turns
         answer = None
         text = ""
+        article = self.article
         try:
-            for item in self.assistant.stream(question, history, k=settings["k"], mode=settings["mode"],
-                                              answerer=settings["answerer"]):
+            bot = self.bot(article_id)
+            article = bot.article
+            for item in bot.stream(question, history, k=settings["k"], mode=settings["mode"],
+                                   answerer=settings["answerer"]):
                 if isinstance(item, str):
                     text += item
                     turn["bot_html"] = partial_answer_html(text, turn["id"])
@@ -141,8 +164,10 @@ class ChatHandlers:
             yield gr.skip(), messages(turns), gr.skip(), turns
             return
         turn["answer"] = answer.to_dict()
-        turn["bot_html"] = answer_html(answer, self.article, turn["id"])
-        yield gr.skip(), messages(turns), article_html(self.article, answer.citations, turn["id"]), turns
+        if article_id:
+            turn["article_id"] = article_id
+        turn["bot_html"] = answer_html(answer, article, turn["id"])
+        yield gr.skip(), messages(turns), article_html(article, answer.citations, turn["id"]), turns
 
     # --- feedback and navigation ---------------------------------------------------------------
 
@@ -161,7 +186,7 @@ class ChatHandlers:
         else:
             gr.Warning("Chưa lưu được góp ý của bạn.")
 
-    def select(self, data: gr.SelectData, turns: list[dict[str, Any]] | None) -> Any:
+    def select(self, data: gr.SelectData, turns: list[dict[str, Any]] | None, article_id: str | None = None) -> Any:
         """Clicking an earlier answer shows its citations in the article column."""
         index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
         turns = turns or []
@@ -170,13 +195,26 @@ class ChatHandlers:
         turn = turns[index // 2]
         if not turn.get("answer"):
             return gr.skip()
-        return article_html(self.article, citations_of(turn), turn["id"])
+        try:
+            article = self.bot(turn.get("article_id") or article_id).article
+        except AssistantError:
+            return gr.skip()
+        return article_html(article, citations_of(turn), turn["id"])
 
     # --- for programs ----------------------------------------------------------------------------
 
-    def api_ask(self, question: str, k: int = 4, mode: str = "hybrid") -> dict[str, Any]:
-        """Answer a question about the article. Returns {"answer", "answered", "citations", "passages", ...}
-        (the fields of `Answer.to_dict()`); citations point into the article text by start/end."""
+    def api_ask(self, question: str, article_id: str | int | None = None, mode: str = "hybrid") -> dict[str, Any]:
+        """Answer a question about an article. Returns {"answer", "answered", "citations", "passages", ...}
+        (the fields of `Answer.to_dict()`); citations point into that article's text by start/end.
+
+        `article_id` is what /add_article returned (default: the bundled article). A number in
+        its place is k, the number of passages to answer from (1-20; 4 otherwise), as this
+        second parameter was before articles could be added: ``(question, 2, "lexical")`` works
+        as it always did, also over the REST API with three values."""
+        k: Any = 4
+        if isinstance(article_id, (int, float)) or (isinstance(article_id, str) and len(article_id.strip()) < 64
+                                                    and article_id.strip().lstrip("+-").isdigit()):
+            k, article_id = article_id, None
         if not isinstance(question, str) or not question.strip():
             raise gr.Error("Câu hỏi trống.")
         if len(question) > self.max_chars:
@@ -190,7 +228,7 @@ class ChatHandlers:
         if not 1 <= k <= 20:
             raise gr.Error("k phải là số nguyên từ 1 đến 20.")
         try:
-            return self.assistant.ask(question, k=k, mode=mode).to_dict()
+            return self.bot(article_id or None).ask(question, k=k, mode=mode).to_dict()
         except AssistantError as err:
             raise gr.Error(f"{error_text(err)} ({err})") from None
         except Exception:

@@ -63,6 +63,7 @@ def feedback_record(turn: dict[str, Any], liked: bool) -> dict[str, Any] | None:
         "k": settings.get("k"),
         "mode": settings.get("mode"),
         "answerer": answer.get("answerer") or settings.get("answerer"),
+        **({"article_id": turn["article_id"]} if turn.get("article_id") else {}),  # not the bundled article
     }
 
 
