@@ -53,9 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=4, help="passages to answer from (default: 4)")
     p.add_argument("--mode", choices=("hybrid", "dense", "lexical"), default="hybrid")
     p.add_argument("--llm", help="LLM answerer, e.g. openai:gpt-4o-mini, ollama:qwen2.5, "
-                                 "openai:MODEL@http://127.0.0.1:8000/v1 (env: ASSISTANT_LLM; default: the reader)")
-    p.add_argument("--answerer", choices=("reader", "extractive", "llm"),
-                   help="reader: the fine-tuned span reader (default); extractive: the older rules; llm: --llm")
+                                 "openai:MODEL@http://127.0.0.1:8000/v1 (env: ASSISTANT_LLM; default: auto)")
+    p.add_argument("--answerer", choices=("auto", "reader", "extractive", "llm"),
+                   help="auto (default): the rules' answer when they find one, else the span reader's; "
+                        "reader: the fine-tuned span reader alone; extractive: the rules alone; llm: --llm")
     p.add_argument("--json", action="store_true", help="print JSON")
     _common(p)
 
@@ -65,11 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=("hybrid", "dense", "lexical"), default="hybrid")
     p.add_argument("--compare", help="comma-separated modes to run side by side, e.g. hybrid,dense,lexical")
     p.add_argument("--llm", help="evaluate the LLM answerer (spec as for `ask`)")
-    p.add_argument("--answerer", choices=("reader", "extractive", "llm"), help="as for `ask` (default: the reader)")
+    p.add_argument("--answerer", choices=("auto", "reader", "extractive", "llm"),
+                   help="as for `ask` (default: auto, the rules then the reader)")
     p.add_argument("--squad", action="append", default=[], metavar="FILE",
                    help="a SQuAD v1/v2 file (each context its own article); repeat for several; "
                         "'bundled' for the sets in index/qa")
     p.add_argument("--pooled", action="store_true", help="with --squad: one index over all contexts of a set")
+    p.add_argument("--limit", type=int, default=0, metavar="N",
+                   help="with --squad: about N questions per set (whole contexts, in file order)")
     p.add_argument("-k", default="1,3,5,10", help="cut-offs for Hit@k and Recall@k (default: 1,3,5,10)")
     p.add_argument("--out", default="artifacts/eval", help="directory for summary.json, per_question.jsonl, "
                                                            "report.html (default: artifacts/eval)")
@@ -192,7 +196,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     modes = [m.strip() for m in args.compare.split(",")] if args.compare else [args.mode]
     summaries = {}
     for mode in modes:
-        answerer = args.answerer or ("llm" if args.llm else "reader")
+        answerer = args.answerer or ("llm" if args.llm else "auto")
         records = eval_run.run(bot, cases, ks=ks, mode=mode, answerer=answerer)
         config = {"mode": mode, "split": args.split, "ks": ks, "answerer": answerer, "llm": args.llm,
                   "fusion": bot.info()["fusion"], "chunking": bot.info()["chunking"]}
@@ -232,7 +236,7 @@ def _eval_squad(args: argparse.Namespace, out: Any) -> int:
             return 2
     split = None if args.split == "all" else args.split
     records = squad_eval.squad_records(split, files=files, pooled=args.pooled, answerer=args.answerer,
-                                       progress=not args.quiet and not args.json)
+                                       limit=args.limit, progress=not args.quiet and not args.json)
     summary = {"split": args.split, "pooled": args.pooled, "sets": squad_eval.summarize(records)}
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -60,6 +60,7 @@ def record(out: Path, limit: int = 0) -> None:
         read = bot.ask(question, answerer="reader")
         quoted = " ".join(c.text for c in read.citations)
         return {"rules_answered": rules.answered, "rules_text": rules.text, "rules_short": rules.short_answer or "",
+                "rules_support": rules.confidence,
                 "reader_answered": read.answered, "reader_text": read.text, "reader_short": read.short_answer or "",
                 "reader_quote": quoted, "margin": read.confidence, "reader_meta": read.answerer != "reader"}
 

@@ -128,7 +128,7 @@ def test_cli_eval_writes_outputs_and_holds_the_floor(tmp_path: Path, capsys: pyt
     code = main(["eval", "--out", str(out), "--split", "dev", "-q", "--fail-under", "hit@3=0.9"])
     assert code == 0
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    assert summary["testset"]["sha256"] and summary["embedder"]["kind"] == "hashing"
+    assert summary["testset"]["sha256"] and summary["embedder"]["kind"] == "sentence-transformers"
     assert (out / "report.html").is_file()
     lines = (out / "per_question.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == summary["testset"]["questions"]
