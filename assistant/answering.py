@@ -412,6 +412,21 @@ def decide(f: dict[str, float], config: AbstentionConfig) -> bool:
     return f["support"] >= (config.min_support_figure if f["figure"] else config.min_support)
 
 
+def locate_short_answer(answer: Answer) -> Answer:
+    """Point the first citation that holds the short answer at it (`answer_start`/`answer_end`),
+    so the web chat can highlight the answer inside the quoted sentence; the reader sets them itself."""
+    short = answer.short_answer
+    if not short or any(c.answer_start is not None for c in answer.citations):
+        return answer
+    cites = list(answer.citations)
+    for i, c in enumerate(cites):
+        at = c.text.find(short)
+        if at >= 0:
+            cites[i] = replace(c, answer_start=c.start + at, answer_end=c.start + at + len(short))
+            return replace(answer, citations=cites)
+    return answer
+
+
 def chunk_of_span(chunk_of: dict[tuple[int, int], str], start: int, end: int) -> str:
     """The id of the chunk that holds most of [start, end)."""
     best, best_overlap = "", -1

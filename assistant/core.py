@@ -22,12 +22,13 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from .answering import Answer, ExtractiveAnswerer
+from .answering import Answer, ExtractiveAnswerer, locate_short_answer
 from .article import Article
 from .chunking import ChunkingConfig
 from .embeddings import BUNDLED_MODEL_ID, Embedder, resolve_embedder
 from .errors import IndexCorruptError, IndexStaleError, LLMError, ModelUnavailableError, QuestionError
 from .indexing import build_index, effective_chunking, lock_path
+from .messages import MESSAGES
 from .paths import bundled_article, default_index_dir
 from .question import analyse
 from .reader import Reader
@@ -281,7 +282,7 @@ class Assistant:
         t2 = time.perf_counter()
         timings = {"retrieve": round((t1 - t0) * 1000, 3), "answer": round((t2 - t1) * 1000, 3),
                    "total": round((t2 - t0) * 1000, 3)}
-        yield replace(answer, passages=passages, timings_ms=timings)
+        yield replace(locate_short_answer(answer), passages=passages, timings_ms=timings)
 
     def _extractive(self, query: str, passages: list[Passage], lang: str | None = None,
                     quotes: Sequence[str] = ()) -> Answer:
@@ -312,7 +313,7 @@ class Assistant:
         except ModelUnavailableError as err:
             log.warning("reader unavailable: %s", err)
             fallback = rules or self._extractive(vi_query, passages, lang)
-            return replace(fallback, notice=f"reader unavailable ({err}); answered by the rule-based answerer")
+            return replace(fallback, notice=MESSAGES[lang]["reader_unavailable"].format(err=err))
 
     def answerer(self, article: int = 0) -> ExtractiveAnswerer:
         """The extractive answerer of one article (built once, on first use)."""

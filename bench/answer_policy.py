@@ -9,17 +9,20 @@ once with the rules (`answerer="extractive"`) and once with the reader with its 
 removed (so every best span and its margin is kept). Rows go to
 `artifacts/answer_policy/rows.jsonl`.
 
-`choose` scores, per set, three policies over a grid of reader thresholds `t`:
-`reader` (the reader's span when its margin >= t), `rules` (the rules alone) and
-`rules+reader` (the rules' answer when they answer, else the reader's when margin >= t).
+`choose` scores, per set, five policies over a grid of reader thresholds `t`:
+`reader` (the reader's span when its margin >= t), `rules` (the rules alone),
+`rules+reader` (the rules' answer when they answer, else the reader's when margin >= t),
+and `reader+veto` / `rules+reader+veto`, where the reader may not answer a question that
+names a figure or a person the article never mentions (`ExtractiveAnswerer.unsupported`).
 A set's score is the mean of answer-contains-gold on answerable questions and abstention
 on unanswerable ones (contains alone where a set has none); the objective is the mean over
-sets. The top is flat (rules+reader scores 0.724-0.734 for thresholds -0.5 to 1.0), so
-settings within `--tolerance` (0.01) of the best count as tied and the one that abstains
-most on the dev sets' unanswerable questions wins: the product promises to say when the
-article does not say (at 0.0 the rules+reader policy answers 43 % of the bundled
-article's unanswerable dev questions). The policy and threshold are chosen on `dev` only; `heldout` is printed beside them
-and never used to choose. Output: a table and `artifacts/answer_policy/choice.json`.
+sets. The choice is made among the veto-keeping policies (answers about people or figures
+the article never names are the failure users notice most; the others are printed for
+comparison). The top is flat, so settings within `--tolerance` (0.01) of the best count as
+tied and the one that abstains most on the dev sets' unanswerable questions wins: the
+product promises to say when the article does not say. Everything is chosen on `dev`;
+`heldout` is printed beside it and never used to choose. Output: a table and
+`artifacts/answer_policy/choice.json`.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ the `train` split (by context, `assistant/squad.py`) of the three SQuAD-format s
 `index/qa/`, and the bundled article's dev split (`index/testset.jsonl`), each question
 over the chunk that holds its evidence, unanswerable ones over their two best BM25
 chunks (near misses). The `dev` splits choose the no-answer threshold
-(`bench/calibrate_reader.py`); `heldout` is only ever measured.
+(`bench/answer_policy.py`, with the answer policy); `heldout` is only ever measured.
 
 What trains: LoRA (rank 16) on every attention and feed-forward matrix, and the span
 head; the encoder itself and the word embeddings stay frozen, so what ships is the
@@ -40,8 +40,8 @@ def squad_examples(split: str = "train") -> list[dict]:
                 continue
             for q in ctx.questions:
                 start = q.starts[0] if q.answerable else -1
-                rows.append({"question": q.question, "context": ctx.context, "answer": q.answers[0] if q.answerable else "",
-                             "start": start, "set": name})
+                rows.append({"question": q.question, "context": ctx.context,
+                             "answer": q.answers[0] if q.answerable else "", "start": start, "set": name})
     return rows
 
 
@@ -120,8 +120,14 @@ def main(argv: list[str] | None = None) -> None:
 
     import torch
     from peft import LoraConfig, get_peft_model
-    from transformers import (AutoTokenizer, DataCollatorWithPadding, Trainer, TrainingArguments,
-                              XLMRobertaForQuestionAnswering, set_seed)
+    from transformers import (
+        AutoTokenizer,
+        DataCollatorWithPadding,
+        Trainer,
+        TrainingArguments,
+        XLMRobertaForQuestionAnswering,
+        set_seed,
+    )
 
     from assistant.model import ensure_model_dir
 
@@ -146,8 +152,8 @@ def main(argv: list[str] | None = None) -> None:
         output_dir=str(Path("/tmp") / "reader-train"), per_device_train_batch_size=args.batch,
         learning_rate=args.lr, num_train_epochs=args.epochs, max_steps=args.max_steps, warmup_steps=0.06,
         weight_decay=0.01, lr_scheduler_type="linear", logging_steps=10, save_strategy="no", report_to=[],
-        seed=args.seed, data_seed=args.seed, train_sampling_strategy="group_by_length", dataloader_num_workers=0, use_cpu=True,
-        disable_tqdm=False,
+        seed=args.seed, data_seed=args.seed, train_sampling_strategy="group_by_length", dataloader_num_workers=0,
+        use_cpu=True, disable_tqdm=False,
     )
     t0 = time.time()
     trainer = Trainer(model=model, args=train_args, train_dataset=feats,

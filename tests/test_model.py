@@ -36,7 +36,7 @@ def embedder(model_cache: Path) -> BundledEmbeddings:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ASSISTANT_MODEL_CACHE", str(model_cache))
         emb = BundledEmbeddings()
-        emb.model  # converts (once per session) and loads
+        assert emb.model is not None  # converts (once per session) and loads
     return emb
 
 

@@ -196,6 +196,11 @@ def test_answer_html(bot: Any) -> None:
     assert f"<details class=\"qa-sources\"><summary>Nguồn ({len(answer.citations)})</summary>" in out
     assert '<p class="qa-notice"><em>' in out and "<b>" not in out
     assert "đoạn 7" in out and "điểm 0,0" in out
+    # the short answer is marked inside the quoted sentence, escaped like the rest
+    span = re.search(r'<mark class="qa-span">(.*?)</mark>', out)
+    assert span and html.unescape(span.group(1)) == answer.short_answer
+    hostile = replace(answer.citations[0], text="<img src=x onerror=alert(1)> 261", answer_start=None)
+    assert "<img" not in answer_html(replace(answer, citations=[hostile]), bot.article)
     missing = answer_html(bot.ask(MISSING_Q), bot.article)
     assert "<summary>Đoạn liên quan (không phải câu trả lời)</summary>" in missing
     assert "Nguồn" not in missing and "cite-ref" not in missing
@@ -272,7 +277,10 @@ def test_retry_clear_and_select(bot: Any, tmp_path: Path) -> None:
     assert retried[-1]["id"] != turns[-1]["id"] and len(steps[-1][1]) == 4
     assert not isinstance(steps[0][0], str)  # retry leaves the textbox alone
     older = handlers.select(gr.SelectData(None, {"index": 1, "value": "x"}), retried)
-    assert 'id="cite-1"' in older and "261" in re.search(r'id="cite-1"[^>]*>(.*?)</mark>', older).group(1)
+    cited = "".join(re.findall(r'<mark class="cite-mark c-1[^"]*"[^>]*>(.*?)</mark>', older))
+    assert 'id="cite-1"' in older and "261" in cited
+    # the short answer is highlighted inside the cited sentence
+    assert "261" in "".join(re.findall(r'<mark class="cite-mark c-1[^"]*ans-span"[^>]*>(.*?)</mark>', older))
     assert f"turn-{retried[0]['id']}" in older
     box, chat, view, state = handlers.clear()
     assert (box, chat, state) == ("", [], []) and "<mark" not in view
@@ -281,14 +289,16 @@ def test_retry_clear_and_select(bot: Any, tmp_path: Path) -> None:
 def test_answerer_choice_follows_the_llm(bot: Any) -> None:
     from ui.app import build_app
 
-    def choices(assistant: Any) -> list[Any]:
+    def choices(assistant: Any) -> tuple[list[Any], Any]:
         demo = build_app(assistant)
         radio = next(c for c in demo.config["components"] if c.get("props", {}).get("label") == "Cách trả lời")
-        return [value for _, value in radio["props"]["choices"]]
+        return [value for _, value in radio["props"]["choices"]], radio["props"]["value"]
 
-    assert choices(bot) == ["extractive"]
-    with_llm = SimpleNamespace(article=bot.article, info=bot.info, llm=object(), stream=bot.stream, ask=bot.ask)
-    assert choices(with_llm) == ["extractive", "llm"]
+    # the default is the measured policy (rules, then the reader); an LLM, when configured, is chosen
+    assert choices(bot) == (["auto", "reader", "extractive"], "auto")
+    with_llm = SimpleNamespace(article=bot.article, info=bot.info, llm=object(), stream=bot.stream, ask=bot.ask,
+                               embedder=None, reader=None)
+    assert choices(with_llm) == (["auto", "reader", "extractive", "llm"], "llm")
 
 
 def test_like_appends_feedback_line(bot: Any, tmp_path: Path) -> None:

@@ -50,7 +50,8 @@ EXAMPLES = [
     "Dân số tỉnh Lạng Sơn là bao nhiêu?",
 ]
 MODE_CHOICES = [("Kết hợp (ngữ nghĩa + từ khóa)", "hybrid"), ("Ngữ nghĩa", "dense"), ("Từ khóa", "lexical")]
-EXTRACTIVE = ("Trích dẫn nguyên văn", "extractive")
+ANSWERERS = [("Tự động: quy tắc, rồi mô hình đọc hiểu", "auto"), ("Mô hình đọc hiểu", "reader"),
+             ("Chỉ quy tắc trích dẫn", "extractive")]
 PLACEHOLDER = ("**Hỏi bất cứ điều gì về bài viết.**\n\nCâu trả lời trích nguyên văn từ bài, đánh số [1], [2]… "
                "và các câu được dẫn sẽ được tô sáng trong bài.")
 # A paste longer than this becomes a text-file attachment (Gradio's own behaviour): a textarea
@@ -79,7 +80,7 @@ def build_app(assistant: Any, *, max_question_chars: int = MAX_QUESTION_CHARS,
     chat = ChatHandlers(assistant, max_question_chars, FeedbackLog(feedback_path), library)
     articles = ArticleHandlers(assistant, library)
     article = assistant.article
-    answerers = [EXTRACTIVE] + ([("Mô hình ngôn ngữ (LLM)", "llm")] if assistant.llm is not None else [])
+    answerers = ANSWERERS + ([("Mô hình ngôn ngữ (LLM)", "llm")] if assistant.llm is not None else [])
     # delete_cache: files anyone may POST to /gradio_api/upload (the app takes none) are
     # deleted after an hour, and all of them when the server stops, so they cannot pile up.
     with gr.Blocks(title="Hỏi đáp về bài báo", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
@@ -106,8 +107,8 @@ def build_app(assistant: Any, *, max_question_chars: int = MAX_QUESTION_CHARS,
                 with gr.Accordion("Cài đặt", open=False, elem_id="settings"):
                     k = gr.Slider(1, 10, value=4, step=1, label="Số đoạn văn dùng để trả lời")
                     mode = gr.Radio(MODE_CHOICES, value="hybrid", label="Cách tìm đoạn văn")
-                    answerer = gr.Radio(answerers, value=answerers[-1][1], label="Cách trả lời",
-                                        interactive=len(answerers) > 1)
+                    answerer = gr.Radio(answerers, value="llm" if assistant.llm is not None else "auto",
+                                        label="Cách trả lời")
             with gr.Column(scale=4, min_width=360, elem_id="article-col"):
                 with gr.Accordion("Hỏi về bài báo khác: dán bài, tải tệp hoặc nhập link", open=False,
                                   elem_id="add-article"):

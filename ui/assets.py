@@ -54,6 +54,9 @@ _CSS = """
 .art-view .art-caption { font-family: $SANS; font-style: italic; font-size: 14px; line-height: 1.5;
   color: #6e6355; background: #f5efe3; border-left: 3px solid #c9b48f; padding: 8px 12px; border-radius: 4px; }
 .art-view .art-byline { text-align: right; font-weight: 700; letter-spacing: 0.04em; font-size: 15px; }
+.art-view mark.cite-mark.ans-span, .qa-sources mark.qa-span { background: #ffc53d; font-weight: 600;
+  text-decoration: underline; text-decoration-thickness: 2px; text-underline-offset: 2px; color: inherit; }
+.dark .art-view mark.cite-mark.ans-span, .dark .qa-sources mark.qa-span { background: #a87400; color: #fff; }
 .art-view mark.cite-mark { background: #ffe58a; color: inherit; padding: 1px 0; border-radius: 2px;
   box-shadow: 0 2px 0 #f2b705; scroll-margin-top: 80px; }
 .art-view mark.cite-overlap { background: #ffd45c; }

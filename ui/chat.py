@@ -48,7 +48,7 @@ def error_text(err: AssistantError) -> str:
         return source_message(err)
     if isinstance(err, LLMError):
         return ("Mô hình ngôn ngữ đang gặp sự cố nên chưa thể trả lời. Bạn có thể chọn cách trả lời "
-                "“Trích dẫn nguyên văn” trong phần Cài đặt.")
+                "“Chỉ quy tắc trích dẫn” trong phần Cài đặt.")
     return "Xin lỗi, chưa thể trả lời câu hỏi này."
 
 
@@ -118,7 +118,7 @@ class ChatHandlers:
 
     def _settings(self, k: float, mode: str, answerer: str | None) -> dict[str, Any]:
         k_int = min(max(int(k or 4), 1), 10)
-        answerer = answerer if answerer in {"extractive", "llm"} else None
+        answerer = answerer if answerer in {"auto", "reader", "extractive", "llm"} else None
         return {"k": k_int, "mode": mode if mode in MODES else "hybrid", "answerer": answerer}
 
     def _run(self, question: str, turns: list[dict[str, Any]], settings: dict[str, Any],

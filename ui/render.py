@@ -107,7 +107,7 @@ def answer_html(answer: Any, article: Any, turn: int | None = None) -> str:
             meta = [] if para is None else [_para_link(para, turn)]
             if c.chunk_id in scores:
                 meta.append(f"điểm {md_esc(_num(scores[c.chunk_id]))}")
-            items.append(f'<li>{_cite_link(c.n, turn)} <q>{md_esc(c.text)}</q>'
+            items.append(f'<li>{_cite_link(c.n, turn)} <q>{_quote_with_answer(c)}</q>'
                          f' <span class="qa-meta">{" · ".join(meta)}</span></li>')
         parts.append(f'<details class="qa-sources"><summary>Nguồn ({len(citations)})</summary>'
                      f'<ol class="qa-list">{"".join(items)}</ol></details>')
@@ -119,6 +119,23 @@ def answer_html(answer: Any, article: Any, turn: int | None = None) -> str:
                      f'<ol class="qa-list">{"".join(items)}</ol></details>')
     parts.append("</div>")
     return "".join(parts)
+
+
+def _answer_range(c: Any) -> tuple[int, int] | None:
+    """Where the short answer lies inside citation `c`, relative to its text (or None)."""
+    a, b = getattr(c, "answer_start", None), getattr(c, "answer_end", None)
+    if a is None or b is None or not (c.start <= a < b <= c.end):
+        return None
+    return a - c.start, b - c.start
+
+
+def _quote_with_answer(c: Any) -> str:
+    """The quoted passage, the short answer inside it in <mark class="qa-span">."""
+    span = _answer_range(c)
+    if span is None:
+        return md_esc(c.text)
+    a, b = span
+    return f'{md_esc(c.text[:a])}<mark class="qa-span">{md_esc(c.text[a:b])}</mark>{md_esc(c.text[b:])}'
 
 
 def notice_html(message: str, detail: str | None = None, kind: str = "error") -> str:
@@ -165,6 +182,9 @@ def article_html(article: Any, citations: Sequence[Any] = (), turn: int | None =
     citations covering it in `data-cite`, the superscript number follows a citation's last piece.
     """
     spans = _valid_spans(article, citations)
+    valid = {n for _, _, n in spans}
+    answers = [(c.start + r[0], c.start + r[1]) for c in citations
+               if c.n in valid and (r := _answer_range(c)) is not None]
     first: dict[int, int] = {}
     last: dict[int, int] = {}
     for p in article.paragraphs:
@@ -178,7 +198,7 @@ def article_html(article: Any, citations: Sequence[Any] = (), turn: int | None =
     for p in article.paragraphs:
         inner = []
         cuts = {p.start, p.end}
-        for start, end, _ in spans:
+        for start, end, *_ in [*spans, *answers]:
             cuts.update(x for x in (start, end) if p.start < x < p.end)
         bounds = sorted(cuts)
         for a, b in itertools.pairwise(bounds):
@@ -191,6 +211,8 @@ def article_html(article: Any, citations: Sequence[Any] = (), turn: int | None =
             mark_id = f' id="cite-{starting[0]}"' if starting else ""
             anchors = "".join(f'<span class="cite-anchor" id="cite-{n}"></span>' for n in starting[1:])
             cls = "cite-mark" + "".join(f" c-{n}" for n in covering) + (" cite-overlap" if len(covering) > 1 else "")
+            if any(s <= a and b <= e for s, e in answers):
+                cls += " ans-span"  # the short answer inside the cited sentence
             data = " ".join(str(n) for n in covering)
             sups = "".join(f'<sup class="cite-sup">{n}</sup>' for n in covering if last.get(n) == b)
             inner.append(f'<mark class="{cls}"{mark_id} data-cite="{data}">{anchors}{piece}</mark>{sups}')
