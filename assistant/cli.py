@@ -235,8 +235,11 @@ def _eval_squad(args: argparse.Namespace, out: Any) -> int:
             print(f"error: no such SQuAD file: {path}", file=sys.stderr)
             return 2
     split = None if args.split == "all" else args.split
+    from .embeddings import resolve_embedder
+
+    embedder = resolve_embedder(args.model, announce=_say(args))
     records = squad_eval.squad_records(split, files=files, pooled=args.pooled, answerer=args.answerer,
-                                       limit=args.limit, progress=not args.quiet and not args.json)
+                                       embedder=embedder, limit=args.limit, progress=not args.quiet and not args.json)
     summary = {"split": args.split, "pooled": args.pooled, "sets": squad_eval.summarize(records)}
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -258,11 +261,22 @@ def _eval_squad(args: argparse.Namespace, out: Any) -> int:
 
 
 def eval_bounds(sets: dict[str, Any], bounds: list[str], *, above: bool) -> list[str]:
-    """`METRIC=VALUE` bounds over every set/split of a SQuAD summary (e.g. f1=0.5)."""
+    """`[SCOPE:]METRIC=VALUE` bounds over the set/splits of a SQuAD summary (`f1=0.5`,
+    `heldout:contains=0.6`, `uit_train_reg/heldout:f1=0.3`); an unknown metric or a scope
+    that matches nothing is a failure, never a silent pass."""
+    from .squad_eval import METRICS
+
     failures = []
     for bound in bounds:
-        name, _, value = bound.partition("=")
-        for key, metrics in sets.items():
+        target, _, value = bound.partition("=")
+        scope, _, name = target.rpartition(":")
+        if name not in METRICS:
+            failures.append(f"unknown metric {name!r} in {bound!r} (known: {', '.join(METRICS)})")
+            continue
+        matched = {k: m for k, m in sets.items() if not scope or k == scope or scope in k.split("/")}
+        if not matched:
+            failures.append(f"{bound!r}: no set or split {scope!r} in this run")
+        for key, metrics in matched.items():
             got = metrics.get(name, {}).get("mean")
             if got is not None and (got < float(value) if above else got > float(value)):
                 failures.append(f"{key} {name} = {got:.3f}, bound {value}")

@@ -307,7 +307,7 @@ class Assistant:
         if rules is not None and (rules.answered or self.answerer(owner).unsupported(vi_query)):
             return rules  # the rules answered, or the question names what the article never mentions
         try:
-            if owner not in self._readers:
+            if owner not in self._readers or self._readers[owner].reader is not self.reader:
                 self._readers[owner] = ReaderAnswerer(self.articles[owner], self.reader)
             return self._readers[owner].answer(query, mine, spans, lang)
         except ModelUnavailableError as err:

@@ -32,7 +32,7 @@ MAX_LENGTH = 384
 STRIDE = 128
 MAX_ANSWER_TOKENS = 40
 MAX_QUESTION_TOKENS = 96
-_NOISE = {"So", "Sk", "Cc", "Cf", "Co", "Cs", "Cn"}  # emoji and other symbols, control and format characters
+_NOISE = {"So", "Sk", "Me", "Cc", "Cf", "Co", "Cs", "Cn"}  # emoji and other symbols, control and format characters
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,8 @@ def encode_pairs(tokenizer: Any, questions: list[str], contexts: list[str], max_
 def plain_question(question: str) -> str:
     """The question without symbols and emoji ("… gì? 🙂"): they carry no meaning for the
     reader but move its scores, so equivalent spellings would get different answers."""
-    kept = "".join(" " if unicodedata.category(ch) in _NOISE and not ch.isspace() else ch for ch in question)
+    kept = "".join(" " if (unicodedata.category(ch) in _NOISE or "\ufe00" <= ch <= "\ufe0f") and not ch.isspace()
+                   else ch for ch in question)
     return " ".join(kept.split())
 
 
@@ -85,7 +86,9 @@ def check_weights(directory: Path = WEIGHTS_DIR) -> dict[str, Any]:
         try:
             actual = hashlib.sha256(path.read_bytes()).hexdigest()
         except OSError as err:
-            raise ModelUnavailableError(f"reader weights file {path} is missing ({err.strerror})") from err
+            raise ModelUnavailableError(
+                f"reader weights file {path} is missing ({err.strerror}); "
+                "reinstall the package or rebuild them with `python -m bench.train_reader`") from err
         if actual != digest:
             raise ModelUnavailableError(
                 f"reader weights file {path} fails its sha256 check (damaged or replaced); "

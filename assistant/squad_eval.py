@@ -19,6 +19,7 @@ from .evaluation import bootstrap_ci, contains_gold, exact_match, f1_score
 from .squad import SquadContext, bundled_sets, load_squad
 
 KS = (1, 3)
+METRICS = ("f1", "em", "contains", "false_refusal", "abstention", *(f"hit@{k}" for k in KS))
 
 
 def _assistant(contexts: Sequence[SquadContext], embedder: Any, reader: Any, directory: Path) -> Any:
@@ -40,7 +41,8 @@ def _record(bot: Any, ctx: SquadContext, q: Any, article: int, answerer: str | N
     golds = list(q.answers)
     rec: dict[str, Any] = {"set": ctx.set, "split": ctx.split, "id": q.id, "question": q.question,
                            "answerable": q.answerable, "gold": golds, "answered": answer.answered,
-                           "short": answer.short_answer or "", "text": answer.text, "margin": answer.confidence}
+                           "short": answer.short_answer or " ".join(c.text for c in answer.citations),
+                           "text": answer.text, "margin": answer.confidence}
     if q.answerable:
         said = answer.answered
         rec["em"] = exact_match(rec["short"], golds) if said else 0.0
@@ -99,7 +101,7 @@ def summarize(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, recs in sorted(groups.items()):
         metrics: dict[str, Any] = {}
-        for name in ("f1", "em", "contains", "false_refusal", "abstention", *(f"hit@{k}" for k in KS)):
+        for name in METRICS:
             values = [r[name] for r in recs if name in r]
             if values:
                 lo, hi = bootstrap_ci(values)

@@ -35,7 +35,6 @@ from typing import Any
 
 OUT = Path("artifacts/answer_policy")
 GRID = [x / 2 for x in range(-6, 13)]
-VETOES = {"unknown number", "unknown name"}
 # The reader may not answer a question that names a figure or a person the article never
 # mentions (`ExtractiveAnswerer.unsupported`): such answers are the failure users notice
 # most. The policies that ignore this are still printed, for comparison.
@@ -108,7 +107,8 @@ def record(out: Path, limit: int = 0) -> None:
 
 
 def add_vetoes(rows: list[dict[str, Any]]) -> None:
-    """`veto`: why the rules say the article cannot answer the question (`unsupported`), or None."""
+    """`veto`: why the rules say the article cannot answer the question (`unsupported`), or None;
+    and each QA-set row's split as `assistant/squad.py` assigns it now."""
     from assistant.answering import ExtractiveAnswerer
     from assistant.article import Article
     from assistant.paths import bundled_article
@@ -117,17 +117,19 @@ def add_vetoes(rows: list[dict[str, Any]]) -> None:
     from assistant.translate import to_vietnamese
 
     owners: dict[tuple[str, str], str] = {}
+    splits: dict[tuple[str, str], str] = {}  # today's splits (rows keep the one they were recorded with)
     for name, path in bundled_sets().items():
         for ctx in load_squad(path, name):
             owners.update({(name, q.id): ctx.context for q in ctx.questions})
+            splits.update({(name, q.id): ctx.split for q in ctx.questions})
     answerers: dict[str, ExtractiveAnswerer] = {"article": ExtractiveAnswerer(Article.read(bundled_article()))}
     for row in rows:
         key = "article" if row["set"] == "article" else owners[(row["set"], row["id"])]
+        row["split"] = splits.get((row["set"], row["id"]), row["split"])
         if key not in answerers:
             answerers[key] = ExtractiveAnswerer(Article.from_text(key))
         question = to_vietnamese(row["question"]) if analyse(row["question"]).english else row["question"]
-        why = answerers[key].unsupported(question)
-        row["veto"] = why if why in VETOES else None
+        row["veto"] = answerers[key].unsupported(question)
 
 
 def decide(row: dict[str, Any], policy: str, t: float) -> tuple[bool, str]:

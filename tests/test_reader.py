@@ -108,10 +108,6 @@ def test_missing_weights_file_names_it(tmp_path: Path) -> None:
         check_weights(weights)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "assistant/reader.py check_weights: a weights file listed in the manifest but missing raises "
-    "'reader weights file … is missing (No such file or directory)' without the fix the other two "
-    "messages give (reinstall / `python -m bench.train_reader`)"))
 def test_missing_weights_file_says_how_to_fix_it(tmp_path: Path) -> None:
     weights = weights_copy(tmp_path)
     (weights / ADAPTER).unlink()
@@ -153,10 +149,6 @@ def test_ask_falls_back_to_the_rules_with_a_notice(small_bot, tmp_path: Path, mo
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "assistant/core.py Assistant._read caches one ReaderAnswerer per article in `_readers`, holding the "
-    "reader it was built with: assigning `bot.reader` after the first reader answer has no effect (here a "
-    "damaged reader is swapped in and the old one keeps answering, with no notice)"))
 def test_replacing_the_reader_after_use_takes_effect(small_bot, reader: Reader, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(small_bot, "_readers", {})
@@ -262,10 +254,6 @@ def test_plain_question_keeps_decomposed_vietnamese() -> None:
     assert plain_question(nfd) == nfd  # combining accents are letters' marks, not symbols
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "assistant/reader.py plain_question drops the emoji ❤ (So) but keeps its variation selector U+FE0F "
-    "(category Mn), which the tokenizer turns into tokens: 'Thư viện có bao nhiêu đầu sách? ❤️' reads with "
-    "margin 0.17 against 0.46 without the emoji (measured), the very difference the function exists to remove"))
 def test_plain_question_drops_emoji_variation_selectors() -> None:
     assert plain_question(QUESTION + " ❤️") == QUESTION
     assert plain_question("Có 1️⃣ phòng?") == "Có 1 phòng?"

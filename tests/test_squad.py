@@ -222,20 +222,23 @@ def test_news_set_has_no_question_in_two_splits(shipped: dict[str, list[Any]]) -
     for ctx in shipped["news_qa_dev"]:
         assert len(ctx.questions) == 1
         splits[ctx.questions[0].question].add(ctx.split)
-    assert all(len(s) == 1 for s in splits.values())
+    # a question's group has one split; a held-out snippet whose text is also trained on moves to dev
+    assert all(len(s) == 1 or s == {"heldout", "dev"} for s in splits.values())
+    assert not [q for q, s in splits.items() if {"train", "heldout"} <= s]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "assistant/squad.py load_squad groups news_qa_dev by question, so a snippet asked about by two "
-    "different questions (often near-duplicates: 'Ai là vợ của Donal Trump' / '... Donald Trump') lands "
-    "in two splits: 27 contexts, 24 of them in both train and heldout, contradicting the module "
-    "docstring's 'no context is both trained on and measured'"))
-def test_news_set_has_no_context_in_two_splits(shipped: dict[str, list[Any]]) -> None:
-    splits: dict[str, set[str]] = defaultdict(set)
+def test_no_held_out_text_was_trained_on(shipped: dict[str, list[Any]]) -> None:
+    """A news snippet asked about by several questions may sit in train and dev (dev only
+    tunes), never in train and held-out: held-out figures must not read trained-on text."""
+    for contexts in shipped.values():
+        splits: dict[str, set[str]] = defaultdict(set)
+        for ctx in contexts:
+            splits[ctx.context].add(ctx.split)
+        assert not [c for c, s in splits.items() if {"train", "heldout"} <= s]
+    news = defaultdict(set)
     for ctx in shipped["news_qa_dev"]:
-        splits[ctx.context].add(ctx.split)
-    shared = [c for c, s in splits.items() if len(s) > 1]
-    assert not shared, f"{len(shared)} contexts in two splits"
+        news[ctx.context].add(ctx.split)
+    assert any(s == {"train", "dev"} for s in news.values())  # the moved snippets are there, in dev
 
 
 # --- summarize / print_table ----------------------------------------------------------------
@@ -292,7 +295,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 @pytest.fixture
 def offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    # `eval --squad` does not pass --model on (see the xfail below): the environment does
+    # the environment keeps every index here on the offline embedder
     monkeypatch.setenv("ASSISTANT_MODEL", "offline")
 
 
@@ -354,9 +357,6 @@ def test_eval_squad_malformed_file_is_one_line(capsys: pytest.CaptureFixture[str
     assert err.strip().count("\n") == 0 and err.startswith("error:") and "bad.json" in err
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "assistant/cli.py _eval_squad calls squad_eval.squad_records without an embedder, so --model is "
-    "parsed but ignored: `eval --squad F --model offline` embeds with $ASSISTANT_MODEL or the bundled e5 model"))
 def test_eval_squad_honours_model(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from assistant import embeddings
@@ -375,10 +375,6 @@ def test_eval_squad_honours_model(capsys: pytest.CaptureFixture[str], tmp_path: 
     assert asked == ["offline"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "assistant/cli.py eval_bounds skips a metric name it does not find (`metrics.get(name, {})`): "
-    "`--fail-under heldout:f1=1.01` (the prefix the --fail-under help offers) or a misspelt metric "
-    "passes silently instead of failing or being rejected"))
 def test_eval_squad_unknown_floor_metric_is_not_silently_passed(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                                                  offline: None) -> None:
     code, _, _ = run(capsys, "eval", "--squad", str(tiny_v2(tmp_path / "tiny.json")), "--out", str(tmp_path / "e"),
