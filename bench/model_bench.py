@@ -12,6 +12,8 @@ What it measures, each in fresh processes, from an empty state directory:
 - warm latency over the bundled test set's 360 questions: retrieve, and ask (default
   policy: rules, then the reader when they abstain), p50 / p95;
 - the web chat: process start to the page, to the first answer, peak memory;
+- the LangChain peer (`bench/peer.py`) with the same model: retrieval quality and time
+  beside our retrieval and our answers (needs the `bench` extra);
 - indexing synthetic corpora (`--passages`) with the real model: passages per second,
   build time and peak memory.
 Results: a table on screen and `artifacts/bench/model.json` (README, Performance).
@@ -78,6 +80,7 @@ def main(argv: list[str] | None = None) -> None:
         index = str(work / "home" / "index" / "default")
         out["warm"] = run_child("warm", {"index_dir": index, "rounds": args.rounds, "model": "bundled"}, env=env)
         out["chat"] = coldstart.chat_ready(work / "home", runs=1)
+        out["peer"] = run_child("peer", {"rounds": 1, "model": "bundled"}, env=env)
         out["scale"] = {}
         for n in [int(x) for x in args.passages.split(",") if x]:
             (work / f"scale{n}").mkdir()
@@ -109,6 +112,14 @@ def print_table(out: dict[str, Any]) -> None:
                                           f"{(out['chat'].get('to_first_answer_ms') or {}).get('p50')}"),
         ("chat peak memory (MiB)", str((out["chat"].get("memory") or {}).get("peak_rss_mib"))),
     ]
+    peer = out.get("peer") or {}
+    if "quality" in peer:
+        q, lat = peer["quality"], peer["latency_ms"]
+        rows.append(("LangChain peer, same model: Hit@1 theirs / ours",
+                     f"{q['peer']['hit@1']} / {q['ours']['hit@1']} "
+                     f"(our answers correct: {q['ours']['answer_correct']})"))
+        rows.append(("peer retrieve p50 / our retrieve p50 / our ask p50 (ms)",
+                     f"{lat['peer_retrieve']['p50']} / {lat['ours_retrieve']['p50']} / {lat['ours_ask']['p50']}"))
     for n, r in out["scale"].items():
         rows.append((f"{int(n):,} passages: build s, passages/s, peak MiB",
                      f"{r.get('build_s')} s, {r.get('build_passages_per_s')}/s, "

@@ -6,7 +6,9 @@ gives each chunk's offset), the same `HashingEmbeddings` in LangChain's `FAISS` 
 store (`from_texts`), LangChain's `BM25Retriever` (rank-bm25, whitespace tokens), both
 fused by `EnsembleRetriever` with equal weights, k=4 each (the defaults of the docs).
 
-Ours: `Assistant.build` / `retrieve` / `ask`, offline embedder. Quality on the shipped
+Ours: `Assistant.build` / `retrieve` / `ask`, the same embedder (`model`: the offline one in
+`make bench`, the bundled model in `bench/model_bench.py`); the peer retrieves only, ours
+also answers (answer correctness reported beside). Quality on the shipped
 test set's answerable questions: a passage is relevant when it contains the evidence
 quote (`assistant.evaluation.relevance` on offsets). Long passages make Hit@k easy, so
 beside it: the characters a reader reads (top-1, top-3) and Hit within the first 1,000
@@ -71,9 +73,11 @@ def quality(ranked: list[list[tuple[int, int]]], evidence: list[list[tuple[int, 
     }
 
 
-def case_peer(rounds: int = 5) -> dict[str, Any]:
-    from assistant import Assistant, HashingEmbeddings
+def case_peer(rounds: int = 5, model: str = "offline") -> dict[str, Any]:
+    """Both pipelines on the bundled article with the same embedder (`model`)."""
+    from assistant import Assistant
     from assistant.article import Article
+    from assistant.embeddings import resolve_embedder
     from assistant.evaluation import evidence_spans, load_testset
     from assistant.paths import bundled_article, bundled_testset
     from assistant.question import analyse
@@ -82,12 +86,13 @@ def case_peer(rounds: int = 5) -> dict[str, Any]:
     cases = [c for c in load_testset(bundled_testset()) if c.answerable]
     evidence = [evidence_spans(text, c.evidence) for c in cases]
     build = {"ours": [], "peer": []}
+    embedder = resolve_embedder(model)
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(rounds + 1):
             with stopwatch() as t_ours:
-                bot = Assistant.build([], Path(tmp) / f"i{r}", "offline", announce=lambda _m: None)
+                bot = Assistant.build([], Path(tmp) / f"i{r}", model, announce=lambda _m: None)
             with stopwatch() as t_peer:
-                peer = build_peer(text, HashingEmbeddings())
+                peer = build_peer(text, embedder)
             if r:  # the first round pays for imports
                 build["ours"].append(t_ours[0] * 1000)
                 build["peer"].append(t_peer[0] * 1000)
@@ -113,8 +118,13 @@ def case_peer(rounds: int = 5) -> dict[str, Any]:
     lat = {k: stats(v, 4) for k, v in latency.items()}
     b = {k: stats(v) for k, v in build.items()}
     q_ours, q_peer = quality(ours_ranked, evidence), quality(peer_ranked, evidence)
+    answered = [bot.ask(c.question, k=K) for c in cases]
+    from assistant.evaluation import contains_gold
+
+    q_ours["answer_correct"] = round(sum(a.answered and contains_gold(a.text, c.answers) == 1.0
+                                         for a, c in zip(answered, cases)) / len(cases), 3)
     return {
-        "build_ms": b, "latency_ms": lat, "quality": {"ours": q_ours, "peer": q_peer},
+        "model": model, "build_ms": b, "latency_ms": lat, "quality": {"ours": q_ours, "peer": q_peer},
         "passages": {"ours": len(bot.stored.chunks), "peer": len(peer.retrievers[1].docs)},
         "ratios": {
             "build_peer_over_ours": ratio(b["peer"]["p50"], b["ours"]["p50"], 2),

@@ -283,3 +283,28 @@ class Held:
         self.entered.set()
         self.gate.wait(30)
         yield from self.bot.stream(*args, **kwargs)
+
+
+# --- Chromium for the browser tests -------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium through playwright (it cannot download browsers here); skipped when
+    missing, except in CI, where the browser tests must run."""
+    import os
+
+    if not CHROMIUM.is_file():
+        message = f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"browser tests must run in CI: {message}")
+        pytest.skip(message)
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -21,7 +21,7 @@ import pytest
 
 from tests.conftest import SMALL_ARTICLE
 from tests.pages import ARTICLE_HTML, PAGE_TITLE, Pages, serve_pages
-from tests.test_browser import ARGS, CHROMIUM, SHOTS, TIMEOUT, Watch, _free_port, ask
+from tests.test_browser import SHOTS, TIMEOUT, Watch, _free_port, ask
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.filterwarnings("ignore:.*no_silent_downcasting:Warning"),
@@ -31,20 +31,6 @@ ROOT = Path(__file__).resolve().parents[1]
 README_SHOT = ROOT / "docs" / "screenshots" / "add-article.png"
 SMALL_TITLE = "Trường Tiểu học Hoàng Văn Thụ khánh thành thư viện xanh"
 STATUS = "#article-status .src-status"
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not CHROMIUM.is_file():
-        message = f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"browser tests must run in CI: {message}")
-        pytest.skip(message)
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from .conftest import Held
-from .test_browser import TIMEOUT, Watch, _free_port, ask, chromium  # noqa: F401 - chromium is a fixture
+from .test_browser import TIMEOUT, Watch, _free_port, ask
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.filterwarnings("ignore:.*no_silent_downcasting:Warning"),
@@ -54,7 +54,7 @@ def app_url(bot: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         demo.close()
 
 
-def open_page(chromium: Any, url: str) -> tuple[Any, Any]:  # noqa: F811
+def open_page(chromium: Any, url: str) -> tuple[Any, Any]:
     context = chromium.new_context(viewport={"width": 1360, "height": 900}, locale="vi-VN")
     page = context.new_page()
     page.watch = Watch(page, url)  # type: ignore[attr-defined]
@@ -70,7 +70,7 @@ def assert_inert(page: Any, scope: str) -> None:
     assert not page.watch.dialogs and not page.watch.foreign
 
 
-def test_markup_in_questions_is_text(chromium: Any, app_url: str) -> None:  # noqa: F811
+def test_markup_in_questions_is_text(chromium: Any, app_url: str) -> None:
     context, page = open_page(chromium, app_url)
     try:
         for question in (MARKUP_Q, RTL_Q):
@@ -85,7 +85,7 @@ def test_markup_in_questions_is_text(chromium: Any, app_url: str) -> None:  # no
         context.close()
 
 
-def test_lone_surrogate_from_the_browser_is_answered(chromium: Any, app_url: str) -> None:  # noqa: F811
+def test_lone_surrogate_from_the_browser_is_answered(chromium: Any, app_url: str) -> None:
     """Regression: the surrogate was echoed back and Gradio could not encode the reply
     (orjson: "surrogates not allowed"), which broke the page's connection."""
     context, page = open_page(chromium, app_url)
@@ -102,7 +102,7 @@ def test_lone_surrogate_from_the_browser_is_answered(chromium: Any, app_url: str
         context.close()
 
 
-def test_hostile_article_is_shown_and_quoted_as_text(chromium: Any, tmp_path: Path) -> None:  # noqa: F811
+def test_hostile_article_is_shown_and_quoted_as_text(chromium: Any, tmp_path: Path) -> None:
     from assistant import Assistant
 
     path = tmp_path / "doc-hai.txt"
@@ -128,7 +128,7 @@ def test_hostile_article_is_shown_and_quoted_as_text(chromium: Any, tmp_path: Pa
 
 
 
-def test_full_queue_says_busy_in_vietnamese(chromium: Any, bot: Any, tmp_path: Path) -> None:  # noqa: F811
+def test_full_queue_says_busy_in_vietnamese(chromium: Any, bot: Any, tmp_path: Path) -> None:
     from gradio_client import Client
 
     gate = threading.Event()
