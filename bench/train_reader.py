@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--limit", type=int, default=0, help="use only this many training questions (smoke runs)")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--init", type=Path, help="continue training the adapter of this weights directory")
     args = ap.parse_args(argv)
 
     import torch
@@ -145,9 +146,14 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{len(rows)} questions -> {len(feats)} windows, {sum(len(f['input_ids']) for f in feats):,} tokens")
 
     model = XLMRobertaForQuestionAnswering.from_pretrained(str(base_dir))
-    lora = LoraConfig(r=args.rank, lora_alpha=2 * args.rank, lora_dropout=0.05, bias="none",
-                      target_modules=["query", "key", "value", "dense"], modules_to_save=["qa_outputs"])
-    model = get_peft_model(model, lora)
+    if args.init:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(args.init / "adapter"), is_trainable=True)
+    else:
+        lora = LoraConfig(r=args.rank, lora_alpha=2 * args.rank, lora_dropout=0.05, bias="none",
+                          target_modules=["query", "key", "value", "dense"], modules_to_save=["qa_outputs"])
+        model = get_peft_model(model, lora)
     model.print_trainable_parameters()
     train_args = TrainingArguments(
         output_dir=str(Path("/tmp") / "reader-train"), per_device_train_batch_size=args.batch,
@@ -166,6 +172,12 @@ def main(argv: list[str] | None = None) -> None:
             "batch": args.batch, "lora_rank": args.rank, "max_length": args.max_length, "stride": stride,
             "seed": args.seed, "train_loss": round(float(result.training_loss), 4),
             "train_seconds": round(time.time() - t0, 1), "command": "python -m bench.train_reader"}
+    if args.init:  # a continued run: what it started from, and the whole recipe
+        previous = json.loads((args.init / "manifest.json").read_text(encoding="utf-8"))
+        meta["continued_from"] = {k: v for k, v in previous.items() if k != "files"}
+        meta["command"] = (f"{previous.get('command', 'python -m bench.train_reader')} --out /tmp/reader-1 && "
+                           f"python -m bench.train_reader --init /tmp/reader-1 "
+                           f"--epochs {args.epochs:g} --lr {args.lr:g}")
     write_weights(model, args.out, meta)
     print(json.dumps({k: v for k, v in meta.items()}, ensure_ascii=False))
 
