@@ -28,7 +28,7 @@ from .retrieval import Passage
 # Chosen with the answer policy on the dev splits by `bench/answer_policy.py` (README,
 # "Answering"): the smallest margin (best span score minus its window's no-answer score)
 # that answers.
-READER_THRESHOLD = 0.5
+READER_THRESHOLD = 3.0
 MAX_QUOTE_SYLLABLES = 45
 _CLAUSE_END = re.compile(r"[,;:–—]\s|\s[-–—]\s")
 

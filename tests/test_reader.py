@@ -266,7 +266,7 @@ def test_plain_question_drops_emoji_variation_selectors() -> None:
 def test_training_smoke_run_writes_verifiable_weights(tmp_path: Path) -> None:
     """`python -m bench.train_reader --max-steps 2 --limit 16`: measured 43 s on 2 busy cores
     with the default --max-length 384 (a smaller --max-length does not help: the first step's
-    set-up dominates, and below about 230 tokens the fixed stride of 128 no longer fits)."""
+    set-up dominates, and the stride is capped at a third of it)."""
     out = tmp_path / "weights"
     env = {**os.environ, "TQDM_DISABLE": "1"}
     t0 = time.perf_counter()
@@ -279,6 +279,14 @@ def test_training_smoke_run_writes_verifiable_weights(tmp_path: Path) -> None:
     assert manifest == json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert not out.with_name(out.name + ".tmp").exists()  # written atomically
     assert time.perf_counter() - t0 < 300
+    # a continued run starts from that adapter and records the whole recipe
+    more = tmp_path / "continued"
+    proc = subprocess.run([sys.executable, "-m", "bench.train_reader", "--max-steps", "1", "--limit", "8",
+                           "--init", str(out), "--out", str(more)], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    continued = check_weights(more)
+    assert continued["continued_from"]["max_steps"] == 2 and "--init" in continued["command"]
     flip_byte(out / ADAPTER)  # and the check really reads these files
     with pytest.raises(ModelUnavailableError):
         check_weights(out)
