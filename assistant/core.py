@@ -27,6 +27,7 @@ from .article import Article
 from .chunking import ChunkingConfig
 from .embeddings import BUNDLED_MODEL_ID, Embedder, resolve_embedder
 from .errors import IndexCorruptError, IndexStaleError, LLMError, ModelUnavailableError, QuestionError
+from .followup import previous_quotes, with_topic
 from .indexing import build_index, effective_chunking, lock_path
 from .messages import MESSAGES
 from .paths import bundled_article, default_index_dir
@@ -35,7 +36,7 @@ from .reader import Reader
 from .reading import ReaderAnswerer
 from .retrieval import FusionConfig, HybridSearcher, Passage
 from .store import StoredIndex, corpus_sha256, load_index, manifest_mismatch, read_manifest
-from .text import clean, fold
+from .text import clean
 from .translate import to_vietnamese
 
 log = logging.getLogger(__name__)
@@ -263,10 +264,10 @@ class Assistant:
         passages = self._search(query, k, mode)
         t1 = time.perf_counter()
         if kind == "extractive" or use_llm:
-            answer = self._extractive(vi_query, passages, "en" if english else None, _previous_quotes(history))
+            answer = self._extractive(vi_query, passages, "en" if english else None, previous_quotes(history))
         else:
             answer = self._read(query, vi_query, passages, "en" if english else "vi", rules_first=kind == "auto",
-                                quotes=_previous_quotes(history))
+                                quotes=previous_quotes(history))
         if use_llm:
             try:
                 for item in self.llm.stream(query, passages):  # type: ignore[union-attr]
@@ -352,42 +353,6 @@ class Assistant:
             "created_at": manifest.get("created_at"),
             "versions": manifest.get("versions"),
         }
-
-
-_FOLLOW_UP = re.compile(r"\b(thi sao|con .+ thi sao|do|nay|ay|ho|what about|that|it|they|them)\b")
-
-
-def with_topic(question: str, history: Sequence[Any] | None) -> str:
-    """Prefix a follow-up question with the previous question, so its topic carries over."""
-    previous = _last_question(history)
-    if not previous:
-        return question
-    folded = fold(question)
-    if _FOLLOW_UP.search(folded) or len(re.findall(r"\w+", folded)) <= 3:
-        return f"{previous} {question}"
-    return question
-
-
-def _previous_quotes(history: Sequence[Any] | None) -> list[str]:
-    """The “quoted” article text of the previous answer (a follow-up stays near it)."""
-    for turn in reversed(list(history or [])):
-        text = None
-        if isinstance(turn, dict) and turn.get("role") == "assistant":
-            text = turn.get("content")
-        elif isinstance(turn, (list, tuple)) and len(turn) == 2:
-            text = turn[1]
-        if isinstance(text, str):
-            return re.findall(r"“([^”]+)”", text)
-    return []
-
-
-def _last_question(history: Sequence[Any] | None) -> str | None:
-    for turn in reversed(list(history or [])):
-        if isinstance(turn, dict) and turn.get("role") == "user" and isinstance(turn.get("content"), str):
-            return clean(turn["content"])
-        if isinstance(turn, (list, tuple)) and turn and isinstance(turn[0], str):
-            return clean(turn[0])
-    return None
 
 
 def llm_fallback(answer: Answer, err: Exception) -> Answer:
