@@ -296,14 +296,12 @@ class ExtractiveAnswerer:
 
     def features(self, q: QuestionAnalysis, best: Candidate) -> dict[str, float]:
         """The signals the abstention decision reads (also used to calibrate it)."""
-        ev = self.evidence
         return {
             "support": best.support,
             "slot_ok": float(best.slot_ok),
             "figure": float(q.kind == "number" and best.short is not None and bool(q.unit)),
-            "unknown_numbers": float(sum(n not in ev.article.text for n in q.numbers)),
-            # a name is known when its last two syllables (the given name) occur in the article
-            "unknown_names": float(sum(not known_name(name, ev.all_folded) for name in q.names)),
+            "unknown_numbers": float(len(self._unknown_numbers(q))),
+            "unknown_names": float(len(self._unknown_names(q))),
             "missing": self.missing_mass(q),
             "figure_ref": float(q.kind == "figure_ref"),
         }
@@ -316,12 +314,18 @@ class ExtractiveAnswerer:
         q = analyse(question)
         if q.is_meta:
             return None
-        ev = self.evidence
-        if any(n not in ev.article.text for n in q.numbers):
+        if self._unknown_numbers(q):
             return "unknown number"
-        if any(not known_name(name, ev.all_folded) for name in q.names):
+        if self._unknown_names(q):
             return "unknown name"
         return None
+
+    def _unknown_numbers(self, q: QuestionAnalysis) -> list[str]:
+        return [n for n in q.numbers if n not in self.evidence.article.text]
+
+    def _unknown_names(self, q: QuestionAnalysis) -> list[str]:
+        """Names whose last two syllables (the given name) never occur in the article."""
+        return [name for name in q.names if not known_name(name, self.evidence.all_folded)]
 
     def decide(self, q: QuestionAnalysis, best: Candidate, config: AbstentionConfig | None = None) -> bool:
         """Answer only with a filled slot, known numbers and names, and enough support."""
