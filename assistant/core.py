@@ -305,16 +305,21 @@ class Assistant:
         if meta is not None:
             return meta
         rules = self._extractive(vi_query, passages, lang, quotes) if rules_first else None
-        if rules is not None and (rules.answered or self.answerer(owner).unsupported(vi_query)):
-            return rules  # the rules answered, or the question names what the article never mentions
         try:
-            if owner not in self._readers or self._readers[owner].reader is not self.reader:
-                self._readers[owner] = ReaderAnswerer(self.articles[owner], self.reader)
-            return self._readers[owner].answer(query, mine, spans, lang)
+            if rules is not None and rules.answered:
+                return self._reader(owner).refine(query, rules, mine, lang)  # the reader's check and short span
+            if rules is not None and self.answerer(owner).unsupported(vi_query):
+                return rules  # the question names a figure or person the article never mentions
+            return self._reader(owner).answer(query, mine, spans, lang)
         except ModelUnavailableError as err:
             log.warning("reader unavailable: %s", err)
             fallback = rules or self._extractive(vi_query, passages, lang)
             return replace(fallback, notice=MESSAGES[lang]["reader_unavailable"].format(err=err))
+
+    def _reader(self, owner: int) -> ReaderAnswerer:
+        if owner not in self._readers or self._readers[owner].reader is not self.reader:
+            self._readers[owner] = ReaderAnswerer(self.articles[owner], self.reader)
+        return self._readers[owner]
 
     def answerer(self, article: int = 0) -> ExtractiveAnswerer:
         """The extractive answerer of one article (built once, on first use)."""

@@ -8,6 +8,10 @@ the span's margin over the no-answer score is below the calibrated `threshold`.
 The citation also carries where the span lies (`answer_start`, `answer_end`), so the web
 chat can highlight it inside the quoted sentence.
 
+When the rules answer (the `auto` policy), `refine` lets the reader overrule them when its
+margin is far below the no-answer score, and leads an answer with no short answer of its
+own with the reader's span when that lies inside the rules' quote.
+
 It leaves out questions about the article itself (title, author, date): those are read
 from the article's metadata lines by the rules in `answering.py`.
 """
@@ -29,6 +33,9 @@ from .retrieval import Passage
 # "Answering"): the smallest margin (best span score minus its window's no-answer score)
 # that answers.
 READER_THRESHOLD = 3.0
+# The rules' answer stands only when the reader's best margin is at least this (chosen
+# with the threshold above; -inf: the reader never overrules them).
+RULES_CHECK = float("-inf")
 MAX_QUOTE_SYLLABLES = 45
 _CLAUSE_END = re.compile(r"[,;:–—]\s|\s[-–—]\s")
 
@@ -44,10 +51,12 @@ class ReaderAnswerer:
     >>> answerer.answer("Ai là tác giả?", passages, chunk_of).short_answer  # doctest: +SKIP
     """
 
-    def __init__(self, article: Article, reader: Reader, threshold: float | None = None):
+    def __init__(self, article: Article, reader: Reader, threshold: float | None = None,
+                 check: float | None = None):
         self.article = article
         self.reader = reader
         self.threshold = READER_THRESHOLD if threshold is None else threshold
+        self.check = RULES_CHECK if check is None else check
         self._sentence_starts = [s.start for s in article.sentences]
 
     def best(self, question: str, passages: list[Passage]) -> tuple[Span, Passage] | None:
@@ -76,6 +85,27 @@ class ReaderAnswerer:
         reply = MESSAGES[lang]["short"].format(short=short) + f"“{cite.text}” [1]"
         return Answer(reply, True, [cite], passages, short_answer=short, confidence=round(span.margin, 4),
                       answerer="reader")
+
+    def refine(self, question: str, answer: Answer, passages: list[Passage], lang: str = "vi") -> Answer:
+        """The reader's say on the rules' `answer` (the `auto` policy, chosen on dev by
+        `bench/answer_policy.py`): when its best span's margin is below `check` the article
+        does not say after all; otherwise, when the rules give no short answer, the span leads
+        their answer if it lies inside one of their quotes, which stay as they are."""
+        found = self.best(question, passages) if passages else None
+        if found is None:
+            return answer
+        span = found[0]
+        if span.margin < self.check:
+            return Answer(MESSAGES[lang]["silent"], False, [], passages, confidence=round(span.margin, 4),
+                          answerer="extractive+reader")
+        cites = list(answer.citations)
+        at = next((i for i, c in enumerate(cites) if c.start <= span.start and span.end <= c.end), None)
+        if answer.short_answer or at is None or span.end <= span.start:
+            return answer
+        cites[at] = replace(cites[at], answer_start=span.start, answer_end=span.end)
+        short = self.article.text[span.start : span.end]
+        reply = MESSAGES[lang]["short"].format(short=short) + " … ".join(f"“{c.text}” [{c.n}]" for c in cites)
+        return replace(answer, text=reply, citations=cites, short_answer=short, answerer="extractive+reader")
 
     def quote_span(self, start: int, end: int) -> tuple[int, int]:
         """The sentence holding [start, end), or the clauses around it in a long sentence."""

