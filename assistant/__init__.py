@@ -11,7 +11,7 @@ Importing this package imports neither torch, sentence-transformers, gradio nor
 LangChain's retriever stack; they load where they are used.
 """
 
-from .answering import Answer, Citation
+from .answer import Answer, Citation
 from .article import Article, Paragraph, Sentence
 from .chunking import Chunk, ChunkingConfig
 from .core import MAX_QUESTION_CHARS, Assistant, check_question

@@ -107,7 +107,7 @@ def precompiled_charsmap(norm_map: dict[int, str]) -> bytes:
             input=str(corpus), model_prefix=str(Path(tmp) / "rules"), vocab_size=8, model_type="char",
             normalization_rule_tsv=str(rules), minloglevel=2,
         )
-        proto = sentencepiece_model_pb2.ModelProto()
+        proto = sentencepiece_model_pb2.ModelProto()  # type: ignore[attr-defined]
         proto.ParseFromString((Path(tmp) / "rules.model").read_bytes())
     return bytes(proto.normalizer_spec.precompiled_charsmap)
 

@@ -22,7 +22,8 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from .answering import Answer, ExtractiveAnswerer, locate_short_answer
+from .answer import Answer, locate_short_answer
+from .answering import ExtractiveAnswerer
 from .article import Article
 from .chunking import ChunkingConfig
 from .embeddings import BUNDLED_MODEL_ID, Embedder, resolve_embedder

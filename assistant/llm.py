@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from .answering import Answer, Citation
+from .answer import Answer, Citation
 from .errors import LLMError
 from .retrieval import Passage
 from .text import fold

@@ -22,7 +22,7 @@ import re
 from bisect import bisect_right
 from dataclasses import replace
 
-from .answering import Answer, Citation, chunk_of_span
+from .answer import Answer, Citation, chunk_of_span
 from .article import Article
 from .evidence import trim_span
 from .messages import MESSAGES

@@ -79,7 +79,8 @@ def load_squad(path: str | Path, name: str | None = None) -> list[SquadContext]:
             context = _nfc(para["context"])
             questions = []
             for qa in para.get("qas", []):
-                answers, starts = [], []
+                answers: list[str] = []
+                starts: list[int] = []
                 for ans in qa.get("answers") or []:
                     text = _nfc(ans["text"]).strip()
                     start = _locate(context, text, int(ans.get("answer_start", -1)))

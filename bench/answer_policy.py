@@ -1,6 +1,6 @@
 """Which answerer answers: the span reader, the rules, or both, chosen on dev and reported on held-out.
 
-    python -m bench.answer_policy record     # ask every dev + held-out question both ways (about 8 min on an idle machine)
+    python -m bench.answer_policy record     # ask every dev + held-out question both ways (8 min, idle machine)
     python -m bench.answer_policy choose     # sweep policies on dev, report the chosen one on held-out
 
 `record` asks each question of the `dev` and `heldout` splits of the sets in `index/qa/`
@@ -180,7 +180,8 @@ def score(rows: list[dict[str, Any]], policy: str, t: float, c: float = float("-
 def table(rows: list[dict[str, Any]], split: str, policy: str, t: float,
           c: float = float("-inf")) -> dict[str, dict[str, float]]:
     mine = [r for r in rows if r["split"] == split]
-    return {name: score([r for r in mine if r["set"] == name], policy, t, c) for name in sorted({r["set"] for r in mine})}
+    names = sorted({r["set"] for r in mine})
+    return {name: score([r for r in mine if r["set"] == name], policy, t, c) for name in names}
 
 
 def objective(tab: dict[str, dict[str, float]]) -> float:

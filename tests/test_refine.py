@@ -99,7 +99,8 @@ def test_a_margin_below_the_check_overrules_the_rules(small, margin: float) -> N
         assert after.answered and after.short_answer == "450 triệu đồng"
 
 
-def test_auto_keeps_the_rules_short_answer_and_adds_the_readers_where_they_have_none(small, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_auto_keeps_the_rules_short_answer_and_adds_the_readers_where_they_have_none(  # type: ignore[no-untyped-def]
+        small, monkeypatch: pytest.MonkeyPatch) -> None:
     pinned = PinnedReader("phụ huynh và các nhà hảo tâm")
     monkeypatch.setattr(small, "reader", pinned)
     monkeypatch.setattr(small, "_readers", {})
@@ -115,7 +116,8 @@ def test_auto_keeps_the_rules_short_answer_and_adds_the_readers_where_they_have_
     assert small.ask(counted, answerer="auto").short_answer == "2 tiết" and pinned.asked == [question, counted]
 
 
-def test_an_unavailable_reader_keeps_the_rules_answer_with_a_notice(small, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_an_unavailable_reader_keeps_the_rules_answer_with_a_notice(  # type: ignore[no-untyped-def]
+        small, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(small, "reader", BrokenReader())
     monkeypatch.setattr(small, "_readers", {})
     question = "Kinh phí xây dựng thư viện do ai đóng góp?"
