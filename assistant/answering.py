@@ -233,7 +233,7 @@ class ExtractiveAnswerer:
             score = self._cover(q.content, window[form])
             if not q.unit:
                 score += float(_adjacent(q, m, text, clause))
-            return score
+            return score + 0.5 * _named_before(q, m, text, clause)
 
         best = max(range(len(options)), key=lambda i: (near(options[i]), -i))
         if not q.unit and q.content and not _adjacent(q, options[best], text, clause):
@@ -358,6 +358,14 @@ def _adjacent(q: QuestionAnalysis, m: Mention, text: str, clause: Clause) -> boo
     # question puts before "bao nhiêu" stand, in order, right before the figure
     subject = bool(q.subject) and tuple(before[-len(q.subject) :]) == q.subject
     return subject or bool(head & (set(before) | set(m.after[:3])))
+
+
+def _named_before(q: QuestionAnalysis, m: Mention, text: str, clause: Clause) -> bool:
+    """Is the word right before the figure one the question asks about? It names what the
+    figure measures: "dài 450 mét, rộng 20 mét" for "rộng bao nhiêu mét", "trong 3 tháng
+    với tổng kinh phí 450 triệu đồng" for "tổng kinh phí là bao nhiêu"."""
+    before = re.findall(r"\w+", text[max(clause.start, m.start - 20) : m.start])
+    return bool(before) and fold(before[-1]) in {fold(w) for w in q.content}
 
 
 def decide(f: dict[str, float], config: AbstentionConfig) -> bool:

@@ -220,3 +220,22 @@ def test_a_leading_so_is_the_number_asked_for_not_a_word_to_find(small: Assistan
     assert "số" not in analyse(question).content and "so" not in analyse(question).content
     answer = small.ask(question)
     assert answer.answered and answer.short_answer == "2.000 đầu sách"
+
+
+@pytest.mark.parametrize(
+    ("question", "short"),
+    [
+        ("Tổng kinh phí xây dựng thư viện là bao nhiêu?", "450 triệu đồng"),  # not "3 tháng", first in the clause
+        ("Cây cầu rộng bao nhiêu mét?", "20 mét"),  # not the length, the first figure in mét
+        ("Cây cầu dài bao nhiêu mét?", "450 mét"),
+    ],
+)
+def test_the_word_before_a_figure_says_what_it_measures(tmp_path_factory: pytest.TempPathFactory, question: str,
+                                                         short: str) -> None:
+    from .conftest import SMALL_ARTICLE
+
+    directory = tmp_path_factory.mktemp("bridge")
+    path = directory / "cau.txt"
+    path.write_text(SMALL_ARTICLE + "\nCây cầu mới dài 450 mét, rộng 20 mét, được khởi công năm 2021.\n", "utf-8")
+    bot = Assistant.build([path], directory / "idx", "offline", announce=lambda m: None)
+    assert bot.ask(question, answerer="extractive").short_answer == short
