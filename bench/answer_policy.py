@@ -23,7 +23,8 @@ sets. The choice is made among the veto-keeping policies (answers about people o
 the article never names are the failure users notice most; the others are printed for
 comparison). The top is flat, so settings within `--tolerance` (0.01) of the best count as
 tied and the one that abstains most on the dev sets' unanswerable questions wins: the
-product promises to say when the article does not say. Everything is chosen on `dev`;
+product promises to say when the article does not say. Everything is chosen on `dev`,
+less the half of the article's dev questions the reader trained on (`train_reader.article_half`);
 `heldout` is printed beside it and never used to choose. Output: a table and
 `artifacts/answer_policy/choice.json`.
 """
@@ -37,10 +38,10 @@ from pathlib import Path
 from typing import Any
 
 OUT = Path("artifacts/answer_policy")
-GRID = [x / 2 for x in range(-6, 13)]
+GRID = [x / 2 for x in range(-6, 31)]
 # The reader's check on the rules: their answer stands only when the reader's margin is at
 # least `c` (-inf: it always stands).
-CHECKS = [float("-inf")] + [float(c) for c in range(-8, 0)]
+CHECKS = [float("-inf")] + [float(c) for c in range(-14, 3)]
 # The reader may not answer a question that names a figure or a person the article never
 # mentions (`ExtractiveAnswerer.unsupported`): such answers are the failure users notice
 # most. The policies that ignore this are still printed, for comparison.
@@ -114,13 +115,23 @@ def record(out: Path, limit: int = 0) -> None:
 
 def add_vetoes(rows: list[dict[str, Any]]) -> None:
     """`veto`: why the rules say the article cannot answer the question (`unsupported`), or None;
-    and each QA-set row's split as `assistant/squad.py` assigns it now."""
+    each QA-set row's split as `assistant/squad.py` assigns it now; and the article's dev
+    questions the reader trained on moved to split "train" (`train_reader.article_half`),
+    so that nothing is chosen on them."""
     from assistant.answering import ExtractiveAnswerer
     from assistant.article import Article
-    from assistant.paths import bundled_article
+    from assistant.evaluation import load_testset
+    from assistant.paths import bundled_article, bundled_testset
     from assistant.question import analyse
     from assistant.squad import bundled_sets, load_squad
     from assistant.translate import to_vietnamese
+
+    from .train_reader import article_half
+
+    trained = {c.id for c in load_testset(bundled_testset(), split="dev") if article_half(c) == "train"}
+    for row in rows:
+        if row["set"] == "article" and row["id"] in trained:
+            row["split"] = "train"
 
     owners: dict[tuple[str, str], str] = {}
     splits: dict[tuple[str, str], str] = {}  # today's splits (rows keep the one they were recorded with)
@@ -225,7 +236,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("step", choices=("record", "choose"))
     ap.add_argument("--out", type=Path, default=OUT)
-    ap.add_argument("--tolerance", type=float, default=0.01,
+    ap.add_argument("--tolerance", type=float, default=0.0,
                     help="settings this close to the best dev objective count as tied; the most abstaining wins")
     ap.add_argument("--limit", type=int, default=0, help="questions per set (smoke runs)")
     args = ap.parse_args(argv)

@@ -270,7 +270,7 @@ def test_training_smoke_run_writes_verifiable_weights(tmp_path: Path) -> None:
     out = tmp_path / "weights"
     env = {**os.environ, "TQDM_DISABLE": "1"}
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "bench.train_reader", "--max-steps", "2", "--limit", "16",
+    proc = subprocess.run([sys.executable, "-m", "bench.train_reader", "--qa-only", "--max-steps", "2", "--limit", "16",
                            "--out", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     manifest = check_weights(out)
@@ -286,7 +286,10 @@ def test_training_smoke_run_writes_verifiable_weights(tmp_path: Path) -> None:
                           timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     continued = check_weights(more)
-    assert continued["continued_from"]["max_steps"] == 2 and "--init" in continued["command"]
+    assert continued["continued_from"]["max_steps"] == 2
+    assert continued["command"] == ("python -m bench.train_reader --qa-only --out /tmp/reader-1 && python -m "
+                                    "bench.train_reader --init /tmp/reader-1 --epochs 6 --lr 0.0005")
+    assert "testset" not in manifest["data"] and "train half" in continued["data"]  # stage 2 adds the article
     flip_byte(out / ADAPTER)  # and the check really reads these files
     with pytest.raises(ModelUnavailableError):
         check_weights(out)

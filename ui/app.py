@@ -50,7 +50,7 @@ EXAMPLES = [
     "Dân số tỉnh Lạng Sơn là bao nhiêu?",
 ]
 MODE_CHOICES = [("Kết hợp (ngữ nghĩa + từ khóa)", "hybrid"), ("Ngữ nghĩa", "dense"), ("Từ khóa", "lexical")]
-ANSWERERS = [("Tự động: quy tắc, rồi mô hình đọc hiểu", "auto"), ("Mô hình đọc hiểu", "reader"),
+ANSWERERS = [("Tự động: quy tắc và mô hình đọc hiểu", "auto"), ("Mô hình đọc hiểu", "reader"),
              ("Chỉ quy tắc trích dẫn", "extractive")]
 PLACEHOLDER = ("**Hỏi bất cứ điều gì về bài viết.**\n\nCâu trả lời trích nguyên văn từ bài, đánh số [1], [2]… "
                "và các câu được dẫn sẽ được tô sáng trong bài.")
