@@ -62,8 +62,10 @@ def squad_records(split: str | None = "heldout", *, files: dict[str, Path] | Non
                   progress: bool = False) -> list[dict[str, Any]]:
     """Ask every question of `split` (None or "all": every split) of each file."""
     from .embeddings import resolve_embedder
+    from .reader import Reader
 
     embedder = embedder or resolve_embedder()
+    reader = reader or Reader()  # one reader for every context's assistant: it loads once
     records: list[dict[str, Any]] = []
     for name, path in (files or bundled_sets()).items():
         contexts = [c for c in load_squad(path, name) if split in (None, "all") or c.split == split]

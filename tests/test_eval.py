@@ -100,13 +100,15 @@ def test_unanswerable_gold_is_scored_as_abstention(records: list[dict]) -> None:
 
 # The quality floor CI holds, on the default configuration (bundled multilingual-e5-small,
 # the `auto` answerer): the values measured when it was set, less a small margin.
-# Measured (`assistant eval`): dev hit@3 0.974, correct 0.918, abstention 0.849, false
-# refusals 0.021; held-out hit@3 0.946, correct 0.857, abstention 0.833, false refusals 0.036.
+# Measured (`assistant eval`): dev hit@3 0.974, correct 0.907, abstention 0.884, false
+# refusals 0.031, F1 0.635; held-out hit@3 0.946, correct 0.875, abstention 0.875, false
+# refusals 0.036, F1 0.602.
 QUALITY_FLOOR = [
     "--fail-under", "citation_verbatim=1.0",
     "--fail-under", "dev:hit@3=0.95", "--fail-under", "heldout:hit@3=0.92",
-    "--fail-under", "dev:correct=0.88", "--fail-under", "heldout:correct=0.80",
-    "--fail-under", "dev:abstention=0.80", "--fail-under", "heldout:abstention=0.77",
+    "--fail-under", "dev:correct=0.88", "--fail-under", "heldout:correct=0.83",
+    "--fail-under", "dev:abstention=0.85", "--fail-under", "heldout:abstention=0.83",
+    "--fail-under", "dev:f1=0.60", "--fail-under", "heldout:f1=0.55",
     "--fail-over", "dev:false_refusal=0.05", "--fail-over", "heldout:false_refusal=0.08",
 ]  # fmt: skip
 
