@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import textwrap
-import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -153,10 +151,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from .core import Assistant, check_question
 
     check_question(args.question)
-    reader = _reader_loading(args)
     bot = Assistant.load(args.index_dir, args.model, llm=args.llm, announce=_say(args))
-    if reader is not None:
-        bot.reader = reader
     answer = bot.ask(args.question, k=args.k, mode=args.mode, answerer=args.answerer)
     if args.json:
         print(json.dumps({"question": _printable(args.question), **answer.to_dict()}, ensure_ascii=False, indent=2))
@@ -173,27 +168,6 @@ def cmd_ask(args: argparse.Namespace) -> int:
         for p in answer.passages[:3]:
             print(f"  - {p.chunk_id}, chars {p.start}-{p.end}: {textwrap.shorten(p.text, 160)}")
     return 0
-
-
-def _reader_loading(args: argparse.Namespace) -> Any:
-    """For a one-off `ask` that may read (`auto`, `reader`; no LLM): the span reader, loading
-    in a background thread while the index and the embedding model load, since a cold
-    start pays for both. A load that fails is reported by `ask` itself, as usual."""
-    if args.answerer not in (None, "auto", "reader") or args.llm or (args.answerer is None and
-                                                                   os.environ.get("ASSISTANT_LLM")):
-        return None
-    from .reader import Reader
-
-    reader = Reader()
-
-    def load() -> None:
-        try:
-            reader.warm_up()
-        except Exception:  # `ask` meets the same error and answers with a notice
-            pass
-
-    threading.Thread(target=load, name="reader warm-up", daemon=True).start()
-    return reader
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

@@ -228,12 +228,12 @@ class Assistant:
 
         `history` is the chat so far (pairs of (question, answer) or {"role", "content"}
         dicts): a follow-up ("Còn chi bộ đó thì sao?") is rewritten by the LLM, or inherits
-        the previous question's topic otherwise. `answerer` is "auto" (the rules' answer
-        when they find one, else the span reader's when its margin clears the threshold and
-        the question names no figure or person the article never mentions: the policy
-        chosen on dev by `bench/answer_policy.py`), "reader" (the span reader
-        alone), "extractive" (the rules alone), "llm", or None (the LLM when one is
-        configured, else "auto").
+        the previous question's topic otherwise. `answerer` is "auto" (the rules' answer,
+        checked by the span reader and led by its short span when they give none; where the
+        rules abstain, the reader's when its margin clears the threshold and the question
+        names no figure or person the article never mentions: the policy chosen on dev by
+        `bench/answer_policy.py`), "reader" (the span reader alone), "extractive" (the
+        rules alone), "llm", or None (the LLM when one is configured, else "auto").
         """
         answer: Answer | None = None
         for item in self.stream(question, history, k=k, mode=mode, answerer=answerer):

@@ -326,6 +326,26 @@ def test_eval_squad_writes_summary_records_and_an_escaped_report(
     assert key in stdout and "Report:" in stdout  # the table on stdout
 
 
+def test_every_context_shares_one_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, offline: None) -> None:
+    """One assistant per context, one reader for all of them: it loads once, not per context."""
+    path = tiny_v2(tmp_path / "a.json")
+    two = json.loads(path.read_text(encoding="utf-8"))
+    two["data"].append(json.loads(tiny_v2(tmp_path / "b.json", CONTEXT + " Thư viện mở cửa cả tuần.")
+                                  .read_text(encoding="utf-8"))["data"][0])
+    readers: list[Any] = []
+    real = squad_eval._assistant
+
+    def spy(contexts: Any, embedder: Any, reader: Any, directory: Path) -> Any:
+        readers.append(reader)
+        return real(contexts, embedder, reader, directory)
+
+    monkeypatch.setattr(squad_eval, "_assistant", spy)
+    records = squad_eval.squad_records("all", files={"two": _write(tmp_path / "two.json", two)},
+                                       answerer="extractive")
+    assert len(records) == 6 and len(readers) == 2
+    assert readers[0] is not None and readers[1] is readers[0]
+
+
 def test_eval_squad_json_and_quality_floor(capsys: pytest.CaptureFixture[str], tmp_path: Path, offline: None) -> None:
     path = tiny_v2(tmp_path / "tiny.json")
     common = ["eval", "--squad", str(path), "--split", "all", "--out", str(tmp_path / "e"), "-q",
