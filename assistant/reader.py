@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ModelUnavailableError
+from .text import canonical_tones
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "reader_weights"
 MAX_LENGTH = 384
@@ -55,10 +56,11 @@ def encode_pairs(tokenizer: Any, questions: list[str], contexts: list[str], max_
 
 
 def plain_question(question: str) -> str:
-    """The question without symbols and emoji ("… gì? 🙂"): they carry no meaning for the
-    reader but move its scores, so equivalent spellings would get different answers."""
+    """The question without symbols and emoji ("… gì? 🙂"), with today's tone placement
+    ("hoà" -> "hòa", `text.canonical_tones`): neither carries meaning for the reader, but
+    both move its scores, so equivalent spellings would get different answers."""
     kept = "".join(" " if (unicodedata.category(ch) in _NOISE or "\ufe00" <= ch <= "\ufe0f") and not ch.isspace()
-                   else ch for ch in question)
+                   else ch for ch in canonical_tones(question))
     return " ".join(kept.split())
 
 

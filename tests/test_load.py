@@ -108,7 +108,10 @@ def test_a_full_queue_turns_requests_away_at_once(bot: Any, tmp_path: Path) -> N
 
 def test_short_soak_keeps_memory_flat(bundled_index: Path) -> None:
     bot = Assistant.load(bundled_index, model="offline")
-    results = bench("soak").run(bot, questions=600, every=50, warmup=100)  # the reader answers about a third
+    # the reader reads every question; first-use caches fill over the first pass through the
+    # 360 distinct test questions (measured: 1,071 -> 1,111 MiB over questions 100-400, then
+    # flat to 1,100 questions), so growth is measured over part of the second pass
+    results = bench("soak").run(bot, questions=700, every=50, warmup=400)
     assert len(results["samples"]) >= 10
     assert results["growth_after_warmup_mb"] < 20, results["samples"]
 

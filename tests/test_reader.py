@@ -177,11 +177,13 @@ def test_reads_the_answer_from_a_vietnamese_passage(reader: Reader) -> None:
     (span,) = reader.read(QUESTION, [PASSAGE])
     found = assert_inside(span, [PASSAGE])
     assert "2.000" in found and found in PASSAGE  # measured: " 2.000 đầu sách dành cho học sinh"
-    assert span.score > span.margin  # the margin is the score less the no-answer score
     spans = reader.read(QUESTION, ["Trời hôm nay nắng đẹp.", PASSAGE], top=3)
     assert 1 <= len(spans) <= 3
     assert spans[0].passage == 1 and "2.000" in assert_inside(spans[0], ["Trời hôm nay nắng đẹp.", PASSAGE])
     assert [s.margin for s in spans] == sorted((s.margin for s in spans), reverse=True)
+    # the margin is the score less its window's no-answer score: one window, one difference
+    same_window = [s for s in spans if s.passage == 1]
+    assert len({round(s.score - s.margin, 3) for s in same_window}) == 1
     assert len({(s.passage, s.start, s.end) for s in spans}) == len(spans)
 
 
@@ -241,7 +243,8 @@ def test_reader_rejects_a_tiny_window() -> None:
     ("Thư viện có bao nhiêu đầu sách? 🙂", QUESTION),
     ("🙂🙂 Thư viện có bao nhiêu đầu sách?🎉", QUESTION),
     ("Thư viện\x00 có\x07 bao nhiêu\u200b đầu sách?\u202e", QUESTION),
-    ("Ai là Hiệu trưởng, “cô Hoà” hay thầy Đức (năm 2023)?", "Ai là Hiệu trưởng, “cô Hoà” hay thầy Đức (năm 2023)?"),
+    ("Ai là Hiệu trưởng, “cô Hòa” hay thầy Đức (năm 2023)?", "Ai là Hiệu trưởng, “cô Hòa” hay thầy Đức (năm 2023)?"),
+    ("Cô Hoà là Hiệu trưởng từ năm nào?", "Cô Hòa là Hiệu trưởng từ năm nào?"),  # old tone placement
     ("  Giá   vé\tlà\nbao nhiêu – 50% hay 100.000 đồng?  ", "Giá vé là bao nhiêu – 50% hay 100.000 đồng?"),
     ("👍🏽👨‍👩‍👧 Ở đâu?", "Ở đâu?"),
 ])
@@ -251,7 +254,7 @@ def test_plain_question(question: str, expected: str) -> None:
 
 def test_plain_question_keeps_decomposed_vietnamese() -> None:
     nfd = unicodedata.normalize("NFD", "Ở đâu có bao nhiêu đầu sách?")
-    assert plain_question(nfd) == nfd  # combining accents are letters' marks, not symbols
+    assert plain_question(nfd) == unicodedata.normalize("NFC", nfd)  # accents are letters' marks, not symbols
 
 
 def test_plain_question_drops_emoji_variation_selectors() -> None:

@@ -40,12 +40,13 @@ def _run(code: str) -> list[str]:
 
 
 def test_import_is_light(home_index: Path) -> None:
-    """`import assistant`, loading with the offline embedder and answering never import torch,
-    sentence-transformers or gradio (they cost seconds of start-up)."""
+    """`import assistant`, loading with the offline embedder and answering with the rules
+    never import torch, sentence-transformers or gradio (they cost seconds of start-up); the
+    default answerer brings in torch for the span reader, only when it reads."""
     heavy = repr(HEAVY)
     assert _run(f"import assistant, sys, json; print(json.dumps([m for m in {heavy} if m in sys.modules]))") == []
     code = (f"import sys, json\nfrom assistant import Assistant\nbot = Assistant.load(model='offline')\n"
-            f"answer = bot.ask({QUESTION!r})\nassert answer.answered, answer.text\n"
+            f"answer = bot.ask({QUESTION!r}, answerer='extractive')\nassert answer.answered, answer.text\n"
             f"print(json.dumps([m for m in {heavy} if m in sys.modules]))")
     assert _run(code) == []
 
