@@ -135,7 +135,8 @@ def load_encoder(device: str = "cpu", announce: Any = None) -> tuple[Any, Any]:
 
         path = checked.result()
     quiet_transformers()
-    return XLMRobertaModel.from_pretrained(str(path)).to(device).eval(), load_tokenizer(path)
+    encoder: Any = XLMRobertaModel.from_pretrained(str(path))
+    return encoder.to(device).eval(), load_tokenizer(path)
 
 
 def load_tokenizer(path: Path) -> Any:
