@@ -8,8 +8,8 @@ What it measures, each in fresh processes, from an empty state directory:
 - `assistant build` of the bundled article (the whole command, and the build alone in a
   process that has loaded the model);
 - cold `assistant ask` (process start to the answer, to exit, peak memory) with the default
-  `auto` answerer (it loads the span reader, in a thread beside the index and the embedding
-  model), and the same question with `--answerer extractive` (the rules alone, no reader);
+  `auto` answerer (it loads the span reader too), and the same question with
+  `--answerer extractive` (the rules alone, no reader);
 - warm latency over the bundled test set's 360 questions: retrieve, and ask (default
   `auto` answerer: the rules with the reader), p50 / p95;
 - the web chat: process start to the page, to the first answer, peak memory;
