@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .answer import QUOTE_SYLLABLES
 from .evaluation import (
     TestCase,
     bootstrap_ci,
@@ -30,6 +31,7 @@ from .evaluation import (
     recall_at,
     relevance,
 )
+from .text import syllables
 
 DEFAULT_KS = (1, 3, 5, 10)
 LOWER_IS_BETTER = {"false_refusal", "answer_chars"}
@@ -94,6 +96,7 @@ def run_case(bot: Any, case: TestCase, ks: Sequence[int], mode: str, answerer: s
             contains_gold(quoted + " " + (answer.short_answer or ""), case.answers) if answer.answered else 0.0
         )
         m["answer_chars"] = float(len(quoted)) if answer.answered else None
+        m["quote_short"] = float(len(syllables(quoted)) <= QUOTE_SYLLABLES) if answer.answered else None
         m["correct"] = float(answer.answered and m["contains"] == 1.0)
         m["false_refusal"] = float(not answer.answered)
         cites = [(c.start, c.end) for c in answer.citations if c.article == spans[0]]

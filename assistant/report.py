@@ -23,6 +23,7 @@ HEADLINE = [
     ("f1", "F1"),
     ("contains", "Contains gold"),
     ("answer_chars", "Answer length (chars)"),
+    ("quote_short", "Quotes ≤ 60 syllables"),
     ("abstention", "Abstention (unanswerable)"),
     ("false_refusal", "False refusals (answerable)"),
     ("evidence_cited", "Cited spans hold evidence"),
