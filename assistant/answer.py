@@ -1,17 +1,12 @@
-"""The answer contract: `Answer` and its `Citation`s (ARCHITECTURE.md), and the helpers
-every answerer shares to fill them: where the short answer lies inside a citation, which
-chunk a cited span belongs to, and fitting a long quote to the clauses that answer."""
+"""The answer contract: `Answer` and its `Citation`s (ARCHITECTURE.md), and the two helpers
+every answerer shares to fill them: where the short answer lies inside a citation, and
+which chunk a cited span belongs to."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 
 from .retrieval import Passage
-from .text import fold, syllables
-
-QUOTE_SYLLABLES = 60  # a quote longer than this is cut to whole clauses (`fit_quote`)
-_CLAUSE_END = re.compile(r"[,;:]\s+|[.!?…]\s+")
 
 
 @dataclass(frozen=True)
@@ -86,46 +81,3 @@ def chunk_of_span(chunk_of: dict[tuple[int, int], str], start: int, end: int) ->
         if overlap > best_overlap:
             best, best_overlap = cid, overlap
     return best
-
-
-def fit_quote(answer: Answer, text: str, question: str, limit: int = QUOTE_SYLLABLES) -> Answer:
-    """An answer whose one citation is longer than `limit` syllables quotes fewer whole
-    clauses of it (cut after , ; : and sentence ends), still verbatim at its offsets in `text`.
-
-    Kept: the clauses that hold the short answer (`answer_start`/`answer_end`), then
-    neighbours while the quote fits, the one sharing more syllables with the question
-    first; a last clause ending in ":" goes (it introduces what was cut). Left whole: a
-    quote without a short answer, or whose short answer only repeats the question's words
-    (there is nothing trustworthy to cut to), and a quote that is one long clause."""
-    cite = answer.citations[0] if answer.answered and len(answer.citations) == 1 else None
-    if (cite is None or cite.answer_start is None or cite.answer_end is None
-            or len(syllables(cite.text)) <= limit or text[cite.start : cite.end] != cite.text):
-        return answer
-    asked = {fold(s) for s in syllables(question)}
-    lo_at, hi_at = cite.answer_start - cite.start, cite.answer_end - cite.start
-    if {fold(s) for s in syllables(cite.text[lo_at:hi_at])} <= asked:
-        return answer
-    bounds = [0] + [m.end() for m in _CLAUSE_END.finditer(cite.text)] + [len(cite.text)]
-    clauses = [(a, b) for a, b in zip(bounds, bounds[1:]) if cite.text[a:b].strip()]
-    held = [i for i, (a, b) in enumerate(clauses) if a < hi_at and b > lo_at]
-    if len(clauses) < 2 or not held:
-        return answer
-    shared = [len(asked & {fold(s) for s in syllables(cite.text[a:b])}) for a, b in clauses]
-    sizes = [len(syllables(cite.text[a:b])) for a, b in clauses]
-    first, last = held[0], held[-1]
-    size = sum(sizes[first : last + 1])
-    while sides := [i for i in (first - 1, last + 1) if 0 <= i < len(clauses) and size + sizes[i] <= limit]:
-        pick = max(sides, key=lambda i: (shared[i], -i))
-        first, last, size = min(first, pick), max(last, pick), size + sizes[pick]
-    while last > held[-1] and cite.text[clauses[last][0] : clauses[last][1]].rstrip().endswith(":"):
-        last -= 1
-    start, end = clauses[first][0], clauses[last][1]
-    while start < end and cite.text[start].isspace():
-        start += 1
-    while end > start and (cite.text[end - 1].isspace() or cite.text[end - 1] in ",;:"):
-        end -= 1
-    quoted = f"“{cite.text}” [{cite.n}]"
-    if (start, end) == (0, len(cite.text)) or quoted not in answer.text:
-        return answer
-    fitted = replace(cite, text=cite.text[start:end], start=cite.start + start, end=cite.start + end)
-    return replace(answer, text=answer.text.replace(quoted, f"“{fitted.text}” [{cite.n}]", 1), citations=[fitted])

@@ -22,7 +22,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from .answer import Answer, fit_quote, locate_short_answer
+from .answer import Answer, locate_short_answer
 from .answering import ExtractiveAnswerer
 from .article import Article
 from .chunking import ChunkingConfig
@@ -269,8 +269,6 @@ class Assistant:
         else:
             answer = self._read(query, vi_query, passages, "en" if english else "vi", rules_first=kind == "auto",
                                 quotes=previous_quotes(history))
-        if answer.citations:  # long quotes cut to the clauses that answer (the LLM's own answer is left alone)
-            answer = fit_quote(locate_short_answer(answer), self.articles[answer.citations[0].article].text, vi_query)
         if use_llm:
             try:
                 for item in self.llm.stream(query, passages):  # type: ignore[union-attr]

@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .answer import QUOTE_SYLLABLES
 from .evaluation import (
     TestCase,
     bootstrap_ci,
@@ -34,6 +33,7 @@ from .evaluation import (
 from .text import syllables
 
 DEFAULT_KS = (1, 3, 5, 10)
+QUOTE_SYLLABLES = 60  # issue 12's bar for an answer's quote ("Quotes ≤ 60 syllables")
 LOWER_IS_BETTER = {"false_refusal", "answer_chars"}
 
 

@@ -98,17 +98,31 @@ def test_unanswerable_gold_is_scored_as_abstention(records: list[dict]) -> None:
             assert r["metrics"]["abstention"] == float(not r["answered"])
 
 
+def test_quote_length_is_scored_in_syllables(records: list[dict]) -> None:
+    """"Quotes ≤ 60 syllables" (issue 12's bar): 1 when an answered question's quoted
+    citations hold at most 60 syllables, 0 above, unset for refusals and unanswerable ones."""
+    from assistant.text import syllables
+
+    scored = [r for r in records if r["metrics"].get("quote_short") is not None]
+    assert scored and {r["metrics"]["quote_short"] for r in scored} == {0.0, 1.0}  # the bundled article has both
+    for r in records:
+        quoted = " ".join(c["text"] for c in r["citations"])
+        expected = float(len(syllables(quoted)) <= eval_run.QUOTE_SYLLABLES) if r["answerable"] and r["answered"] else None
+        assert r["metrics"].get("quote_short") == expected, r["id"]
+
+
 # The quality floor CI holds, on the default configuration (bundled multilingual-e5-small,
 # the `auto` answerer): the values measured when it was set, less a small margin.
 # Measured (`assistant eval`): dev hit@3 0.974, correct 0.907, abstention 0.884, false
-# refusals 0.031, F1 0.635; held-out hit@3 0.946, correct 0.875, abstention 0.875, false
-# refusals 0.036, F1 0.602.
+# refusals 0.031, F1 0.635, quotes <= 60 syllables 0.718; held-out hit@3 0.946, correct 0.875,
+# abstention 0.875, false refusals 0.036, F1 0.602, quotes <= 60 syllables 0.685.
 QUALITY_FLOOR = [
     "--fail-under", "citation_verbatim=1.0",
     "--fail-under", "dev:hit@3=0.95", "--fail-under", "heldout:hit@3=0.92",
     "--fail-under", "dev:correct=0.88", "--fail-under", "heldout:correct=0.83",
     "--fail-under", "dev:abstention=0.85", "--fail-under", "heldout:abstention=0.83",
     "--fail-under", "dev:f1=0.60", "--fail-under", "heldout:f1=0.55",
+    "--fail-under", "dev:quote_short=0.68", "--fail-under", "heldout:quote_short=0.62",
     "--fail-over", "dev:false_refusal=0.05", "--fail-over", "heldout:false_refusal=0.08",
 ]  # fmt: skip
 
