@@ -151,9 +151,10 @@ class QuestionAnalysis:
 
 
 _EN_STOP = frozenset(["the", "a", "an"])
-# English words that no Vietnamese syllable folds to ("that" is "thật" folded, so it is left out)
+# English words that no Vietnamese syllable folds to ("that" is "thật" folded and "the" is
+# "thế", as in "the gioi", so they are left out)
 _EN_WORDS = (_EN_FUNCTION & _words("what who whom whose which when where why how many much does did is are was were "
-                                   "the of his their had has have been with from and by")) | {"article"}
+                                   "of his their had has have been with from and by")) | {"article"}
 
 
 @functools.lru_cache(maxsize=2048)

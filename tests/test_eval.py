@@ -107,7 +107,8 @@ def test_quote_length_is_scored_in_syllables(records: list[dict]) -> None:
     assert scored and {r["metrics"]["quote_short"] for r in scored} == {0.0, 1.0}  # the bundled article has both
     for r in records:
         quoted = " ".join(c["text"] for c in r["citations"])
-        expected = float(len(syllables(quoted)) <= eval_run.QUOTE_SYLLABLES) if r["answerable"] and r["answered"] else None
+        scored = r["answerable"] and r["answered"]
+        expected = float(len(syllables(quoted)) <= eval_run.QUOTE_SYLLABLES) if scored else None
         assert r["metrics"].get("quote_short") == expected, r["id"]
 
 
