@@ -32,7 +32,7 @@ from .retrieval import Passage
 # Chosen with the answer policy on the dev splits by `bench/answer_policy.py` (README,
 # "Answering"): the smallest margin (best span score minus its window's no-answer score)
 # that answers.
-READER_THRESHOLD = 2.0
+READER_THRESHOLD = 1.5
 # The rules' answer stands only when the reader's best margin is at least this (chosen
 # with the threshold above; -inf: the reader never overrules them).
 RULES_CHECK = -10.0
