@@ -1,6 +1,6 @@
 """Fine-tune the span reader (LoRA on the bundled multilingual-e5-small) and ship its weights.
 
-    # the shipped weights, in two stages (seeded; 50 + 18 min on 2 CPU cores, nothing else running)
+    # the shipped weights, in two stages (seeded; 50 + 15 min on 2 CPU cores, nothing else running)
     python -m bench.train_reader --qa-only --out /tmp/reader-1
     python -m bench.train_reader --init /tmp/reader-1 --epochs 2 --lr 3e-4
     python -m bench.train_reader --max-steps 3 --limit 40 --out /tmp/reader   # a smoke run
@@ -33,13 +33,12 @@ import hashlib
 import json
 import random
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
 from assistant.reader import MAX_LENGTH, STRIDE, WEIGHTS_DIR, encode_pairs
 from assistant.squad import bundled_sets, load_squad
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def squad_examples(split: str = "train") -> list[dict]:
@@ -71,13 +70,17 @@ def article_examples() -> list[dict]:
     chunk a reader would get (unanswerable ones over their two best BM25 chunks: near misses)."""
     from assistant import Assistant
     from assistant.evaluation import load_testset
-    from assistant.paths import bundled_testset
+    from assistant.paths import bundled_article, bundled_testset
 
-    bot = Assistant.load(model="offline", index_dir=Path("/tmp") / "reader-train-index", announce=lambda _m: None,
-                         articles=[str(ROOT / "index" / "article.txt")])
+    with tempfile.TemporaryDirectory(prefix="reader-train-") as tmp:
+        bot = Assistant.build([bundled_article()], Path(tmp) / "index", "offline", announce=lambda _m: None)
+        return _article_rows(bot, load_testset(bundled_testset(), split="dev"))
+
+
+def _article_rows(bot, cases) -> list[dict]:  # type: ignore[no-untyped-def]
     text = bot.article.text
     rows = []
-    for case in load_testset(bundled_testset(), split="dev"):
+    for case in cases:
         if article_half(case) != "train":
             continue
         if case.answerable:
@@ -147,7 +150,6 @@ def main(argv: list[str] | None = None) -> None:
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import (
-        AutoTokenizer,
         DataCollatorWithPadding,
         Trainer,
         TrainingArguments,
@@ -155,13 +157,13 @@ def main(argv: list[str] | None = None) -> None:
         set_seed,
     )
 
-    from assistant.model import ensure_model_dir
+    from assistant.model import ensure_model_dir, load_tokenizer
 
     if args.threads:
         torch.set_num_threads(args.threads)
     set_seed(args.seed)
     base_dir = ensure_model_dir(print)
-    tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
+    tokenizer = load_tokenizer(base_dir)
     rows = squad_examples("train") + ([] if args.qa_only else article_examples())
     random.Random(args.seed).shuffle(rows)
     if args.limit:

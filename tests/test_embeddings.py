@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.bundled_embedder import BundledEmbeddings
 from assistant.embeddings import (
     DEFAULT_MODEL,
-    BundledEmbeddings,
     HashingEmbeddings,
     SentenceTransformerEmbeddings,
     hub_reachable,

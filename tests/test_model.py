@@ -17,7 +17,8 @@ import pytest
 
 from assistant import Assistant, ModelUnavailableError
 from assistant import model as bundled
-from assistant.embeddings import BUNDLED_MODEL_ID, BundledEmbeddings, resolve_embedder
+from assistant.bundled_embedder import BundledEmbeddings
+from assistant.embeddings import BUNDLED_MODEL_ID, resolve_embedder
 from assistant.squad import bundled_sets, load_squad
 
 from .conftest import ARTICLE_PATH, TESTSET_PATH
