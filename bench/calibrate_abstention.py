@@ -20,10 +20,10 @@ import json
 from pathlib import Path
 
 from assistant import Assistant
-from assistant.answering import AbstentionConfig, decide
-from assistant.evaluation import is_vietnamese, load_testset
+from assistant.answer.extractive import AbstentionConfig, decide
+from assistant.answer.question import analyse
+from assistant.evaluate.testset import is_vietnamese, load_testset
 from assistant.paths import bundled_testset
-from assistant.question import analyse
 
 
 def collect(bot: Assistant, split: str) -> list[dict]:

@@ -57,10 +57,10 @@ def case_build_corpus(articles: int = 100, runs: int = 3, seed: int = 0) -> dict
 def case_warm(index_dir: str, rounds: int = 5, model: str = "offline") -> dict[str, Any]:
     """Warm latency of `retrieve` and `ask`, and of each stage, over the test set's questions."""
     from assistant import Assistant
-    from assistant.evaluation import load_testset
+    from assistant.answer.question import analyse
+    from assistant.evaluate.testset import load_testset
     from assistant.paths import bundled_testset
-    from assistant.question import analyse
-    from assistant.retrieval import rrf, search_one
+    from assistant.search.retrieval import rrf, search_one
 
     bot = Assistant.load(index_dir, model=model, **QUIET)
     s = bot.searcher
@@ -75,7 +75,7 @@ def case_warm(index_dir: str, rounds: int = 5, model: str = "offline") -> dict[s
         for q in questions:
             analyse.cache_clear()
             ta = clock()
-            analyse(q)  # what `Assistant.retrieve` runs first (question.py): is it English?
+            analyse(q)  # what `Assistant.retrieve` runs first (assistant/answer/question.py): is it English?
             stages["analyse"].append((clock() - ta) * 1000)
             t0 = clock()
             vec = s.embedder.embed_array([q], query=True)
@@ -111,7 +111,7 @@ def build_tiny_model(directory: Path) -> Path:
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
-    from assistant.article import Article
+    from assistant.ingest.article import Article
     from assistant.paths import bundled_article
 
     lines = [line for line in Article.read(bundled_article()).text.split("\n") if line]

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from assistant.evaluation import percentile
+from assistant.evaluate.testset import percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 PREFIX = "BENCH_RESULT "

@@ -21,8 +21,8 @@ import numpy as np
 def main(argv: list[str] | None = None) -> int:
     import faiss
 
-    from assistant.embeddings import HashingEmbeddings
-    from assistant.store import HNSW_EF_CONSTRUCTION, HNSW_M
+    from assistant.search.embeddings import HashingEmbeddings
+    from assistant.search.store import HNSW_EF_CONSTRUCTION, HNSW_M
 
     from .synth import ArticleModel, _bundled, queries
 
@@ -85,8 +85,8 @@ def _bench_corpus(passages: int) -> tuple[list[str], list[str]]:
     import tempfile
     from pathlib import Path
 
-    from assistant.article import Article
-    from assistant.chunking import ChunkingConfig, chunk_article, search_text
+    from assistant.ingest.article import Article
+    from assistant.ingest.chunking import ChunkingConfig, chunk_article, search_text
 
     from .synth import articles_for_passages, write_articles
 

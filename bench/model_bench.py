@@ -34,12 +34,12 @@ from typing import Any
 from . import coldstart
 from .common import ROOT, bench_env, machine, run_child
 
-CONVERT = "from assistant.model import ensure_model_dir; ensure_model_dir()"
+CONVERT = "from assistant.search.model import ensure_model_dir; ensure_model_dir()"
 BUILD_WARM = """
 import json, time
 from pathlib import Path
 from assistant import Assistant
-from assistant.embeddings import resolve_embedder
+from assistant.search.resolve import resolve_embedder
 emb = resolve_embedder("bundled"); emb.embed_documents(["nạp mô hình"])
 times = []
 for r in range(3):

@@ -10,7 +10,7 @@ Ours: `Assistant.build` / `retrieve` / `ask`, the same embedder (`model`: the of
 `make bench`, the bundled model in `bench/model_bench.py`); the peer retrieves only, ours
 also answers (answer correctness reported beside). Quality on the shipped
 test set's answerable questions: a passage is relevant when it contains the evidence
-quote (`assistant.evaluation.relevance` on offsets). Long passages make Hit@k easy, so
+quote (`assistant.evaluate.testset.relevance` on offsets). Long passages make Hit@k easy, so
 beside it: the characters a reader reads (top-1, top-3) and Hit within the first 1,000
 characters of ranked text (a passage cut at the budget only counts for what was read).
 """
@@ -58,7 +58,7 @@ def within_budget(spans: list[tuple[int, int]], budget: int = BUDGET) -> list[tu
 
 
 def quality(ranked: list[list[tuple[int, int]]], evidence: list[list[tuple[int, int]]]) -> dict[str, float]:
-    from assistant.evaluation import hit_at, relevance
+    from assistant.evaluate.testset import hit_at, relevance
 
     n = len(ranked)
     rows = [relevance(r, e) for r, e in zip(ranked, evidence)]
@@ -76,11 +76,11 @@ def quality(ranked: list[list[tuple[int, int]]], evidence: list[list[tuple[int, 
 def case_peer(rounds: int = 5, model: str = "offline") -> dict[str, Any]:
     """Both pipelines on the bundled article with the same embedder (`model`)."""
     from assistant import Assistant
-    from assistant.article import Article
-    from assistant.embeddings import resolve_embedder
-    from assistant.evaluation import evidence_spans, load_testset
+    from assistant.answer.question import analyse
+    from assistant.evaluate.testset import evidence_spans, load_testset
+    from assistant.ingest.article import Article
     from assistant.paths import bundled_article, bundled_testset
-    from assistant.question import analyse
+    from assistant.search.resolve import resolve_embedder
 
     text = Article.read(bundled_article()).text
     cases = [c for c in load_testset(bundled_testset()) if c.answerable]
@@ -119,7 +119,7 @@ def case_peer(rounds: int = 5, model: str = "offline") -> dict[str, Any]:
     b = {k: stats(v) for k, v in build.items()}
     q_ours, q_peer = quality(ours_ranked, evidence), quality(peer_ranked, evidence)
     answered = [bot.ask(c.question, k=K) for c in cases]
-    from assistant.evaluation import contains_gold
+    from assistant.evaluate.testset import contains_gold
 
     q_ours["answer_correct"] = round(sum(a.answered and contains_gold(a.text, c.answers) == 1.0
                                          for a, c in zip(answered, cases)) / len(cases), 3)
@@ -140,8 +140,8 @@ def case_peer_corpus(articles: int = 100, rounds: int = 3, seed: int = 0) -> dic
     """The same two pipelines over `articles` synthetic articles: build and retrieval latency
     (no quality: the test set is about the bundled article)."""
     from assistant import Assistant, HashingEmbeddings
-    from assistant.article import Article
-    from assistant.question import analyse
+    from assistant.answer.question import analyse
+    from assistant.ingest.article import Article
 
     from .synth import queries, write_articles
 

@@ -22,9 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from assistant import Assistant
-    from assistant.evaluation import load_testset
+    from assistant.answer.question import analyse
+    from assistant.evaluate.testset import load_testset
     from assistant.paths import bundled_testset
-    from assistant.question import analyse
 
     bot = Assistant.load(model="offline", announce=lambda _m: None)
     questions = [c.question for c in load_testset(bundled_testset())]

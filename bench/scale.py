@@ -27,10 +27,10 @@ EF_SWEEP = (32, 64, 128, 256, 512, 1024, 2048)
 def case_scale_build(passages: int, workdir: str, seed: int = 0, flat_max: int | None = None,
                      model: str = "offline") -> dict[str, Any]:
     """Index about `passages` synthetic passages with `model` ("offline" or "bundled")."""
-    import assistant.indexing as indexing
-    from assistant.article import Article
-    from assistant.embeddings import resolve_embedder
-    from assistant.store import FLAT_MAX
+    import assistant.search.indexing as indexing
+    from assistant.ingest.article import Article
+    from assistant.search.resolve import resolve_embedder
+    from assistant.search.store import FLAT_MAX
 
     from .synth import articles_for_passages, write_articles
 
@@ -76,10 +76,10 @@ def _timed(fn: Any, name: str, into: dict[str, float]) -> Any:
 
 
 def case_scale_query(workdir: str, queries: int = 200, seed: int = 1, compare_hnsw: bool = False) -> dict[str, Any]:
-    from assistant.chunking import ChunkingConfig
-    from assistant.embeddings import HashingEmbeddings
-    from assistant.retrieval import HybridSearcher, rrf, search_one
-    from assistant.store import load_index
+    from assistant.ingest.chunking import ChunkingConfig
+    from assistant.search.embeddings import HashingEmbeddings
+    from assistant.search.retrieval import HybridSearcher, rrf, search_one
+    from assistant.search.store import load_index
 
     from .synth import queries as make_queries
 
@@ -143,7 +143,7 @@ def _exact_float(chunks: list[Any], config: Any, emb: Any) -> Any:
     (float16) HNSW index is measured against."""
     import faiss
 
-    from assistant.chunking import search_text
+    from assistant.ingest.chunking import search_text
 
     exact = faiss.IndexFlatIP(emb.dim)
     for i in range(0, len(chunks), 8192):
@@ -154,7 +154,7 @@ def _exact_float(chunks: list[Any], config: Any, emb: Any) -> Any:
 def hnsw_recall(index: Any, exact: Any, vectors: np.ndarray, k: int = 10) -> dict[str, Any]:
     """recall@k of the HNSW index against exact search over its own vectors, per efSearch
     (one query at a time, as the searcher runs them)."""
-    from assistant.retrieval import search_one
+    from assistant.search.retrieval import search_one
 
     _d, truth = exact.search(vectors, k)
     configured = int(index.hnsw.efSearch)
@@ -182,7 +182,7 @@ def hnsw_recall(index: Any, exact: Any, vectors: np.ndarray, k: int = 10) -> dic
 
 def _hnsw_from_flat(flat: Any, vectors: np.ndarray) -> dict[str, Any]:
     """At a size that gets the exact index: what HNSW would cost and find (same vectors)."""
-    from assistant.store import new_faiss, train_sample
+    from assistant.search.store import new_faiss, train_sample
 
     hnsw = new_faiss(flat.ntotal, flat.d, flat_max=0)
     with stopwatch() as t_build:
@@ -196,9 +196,9 @@ def case_optimisations(passages: int = 10000, seed: int = 2) -> dict[str, Any]:
     """Old vs new code of each hot spot, same data, same process."""
     import bm25s
 
-    from assistant.embeddings import HashingEmbeddings
-    from assistant.lexical import LexicalIndex, build_bm25, load_bm25, query_terms, save_bm25
-    from assistant.text import lexical_tokens, query_tokens
+    from assistant.ingest.text import lexical_tokens, query_tokens
+    from assistant.search.embeddings import HashingEmbeddings
+    from assistant.search.lexical import LexicalIndex, build_bm25, load_bm25, query_terms, save_bm25
 
     from .synth import ArticleModel, _bundled, queries
 

@@ -19,9 +19,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.article import Article
+from assistant.ingest.article import Article
+from assistant.ingest.text import fold
 from assistant.paths import bundled_article
-from assistant.text import fold
 
 WEEKDAYS = ["Thứ hai", "Thứ ba", "Thứ tư", "Thứ năm", "Thứ sáu", "Thứ bảy", "Chủ nhật"]
 QUESTION_TAILS = ["là gì?", "bao nhiêu?", "như thế nào?", "ở đâu?", "khi nào?", ""]

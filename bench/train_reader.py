@@ -6,7 +6,7 @@
     python -m bench.train_reader --max-steps 3 --limit 40 --out /tmp/reader   # a smoke run
 
 Training data, all in the repository (sources and licences in `index/qa/README.md`): the
-`train` split (by context, `assistant/squad.py`) of the three SQuAD-format sets in
+`train` split (by context, `assistant/evaluate/squad.py`) of the three SQuAD-format sets in
 `index/qa/`; in the second stage also the "train" half of the bundled article's dev split
 (`article_half`: grouped by evidence, so the variants of one question stay together),
 each question over the article chunk that holds its evidence, unanswerable ones over their
@@ -23,7 +23,7 @@ answers correct and 0.73 of the held-out ones). `heldout` is only ever measured.
 
 What trains: LoRA (rank 16) on every attention and feed-forward matrix, and the span
 head; the encoder itself and the word embeddings stay frozen, so what ships is the
-adapter (`assistant/reader_weights/`, 5 MB) on top of the bundled base weights.
+adapter (`assistant/answer/reader_weights/`, 5 MB) on top of the bundled base weights.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from assistant.reader import MAX_LENGTH, STRIDE, WEIGHTS_DIR, encode_pairs
-from assistant.squad import bundled_sets, load_squad
+from assistant.answer.reader import MAX_LENGTH, STRIDE, WEIGHTS_DIR, encode_pairs
+from assistant.evaluate.squad import bundled_sets, load_squad
 
 
 def squad_examples(split: str = "train") -> list[dict]:
@@ -69,7 +69,7 @@ def article_examples() -> list[dict]:
     """The "train" half of the bundled test set's dev split, each question over the article
     chunk a reader would get (unanswerable ones over their two best BM25 chunks: near misses)."""
     from assistant import Assistant
-    from assistant.evaluation import load_testset
+    from assistant.evaluate.testset import load_testset
     from assistant.paths import bundled_article, bundled_testset
 
     with tempfile.TemporaryDirectory(prefix="reader-train-") as tmp:
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
         set_seed,
     )
 
-    from assistant.model import ensure_model_dir, load_tokenizer
+    from assistant.search.model import ensure_model_dir, load_tokenizer
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -4,7 +4,7 @@ Run: .venv/bin/python -m bench.tune_retrieval [--embedder bundled|offline] [--ou
 Prints Hit@1/Hit@3/MRR@10 on dev for every setting, best first, then the held-out figures
 of the winner (held-out questions never take part in the choice). Then English questions
 (the `en` variant, dev split): retrieval with the original English question against its
-Vietnamese glossary form (`translate.py`), dense and hybrid, to show whether the glossary
+Vietnamese glossary form (`assistant/answer/translate.py`), dense and hybrid, to show whether the glossary
 still earns its place with a multilingual model. Query vectors are computed once per
 question (they do not depend on the chunking).
 """
@@ -18,9 +18,9 @@ import tempfile
 from pathlib import Path
 
 from assistant import Assistant, ChunkingConfig, FusionConfig
-from assistant.evaluation import evidence_spans, hit_at, is_vietnamese, load_testset, mrr_at, relevance
+from assistant.answer.translate import to_vietnamese
+from assistant.evaluate.testset import evidence_spans, hit_at, is_vietnamese, load_testset, mrr_at, relevance
 from assistant.paths import bundled_article, bundled_testset
-from assistant.translate import to_vietnamese
 
 _QUERY_VECTORS: dict[str, object] = {}
 

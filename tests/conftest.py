@@ -165,7 +165,7 @@ def bundled_article_path() -> Path:
 
 @pytest.fixture(scope="session")
 def article(bundled_article_path: Path):  # type: ignore[no-untyped-def]
-    from assistant.article import Article
+    from assistant.ingest.article import Article
 
     return Article.read(bundled_article_path)
 
@@ -237,7 +237,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, bundled_article_pat
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
-    from assistant.article import Article
+    from assistant.ingest.article import Article
 
     base = tmp_path_factory.mktemp("models")
     lines = [line for line in Article.read(bundled_article_path).text.split("\n") if line]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from assistant import Assistant, QuestionError
+from assistant.answer.question import analyse
 from assistant.paths import bundled_article
-from assistant.question import analyse
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +145,7 @@ def test_no_question_of_the_qa_sets_is_taken_for_english() -> None:
     """3,654 Vietnamese questions written by others, as typed and with their accents stripped."""
     import unicodedata
 
-    from assistant.squad import bundled_sets, load_squad
+    from assistant.evaluate.squad import bundled_sets, load_squad
 
     taken = []
     for name, path in bundled_sets().items():

@@ -1,4 +1,4 @@
-"""assistant.article: the bundled article's parts, Markdown, and clear errors for bad files."""
+"""assistant.ingest.article: the bundled article's parts, Markdown, and clear errors for bad files."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.article import MAX_ARTICLE_BYTES, Article
 from assistant.errors import ArticleError
+from assistant.ingest.article import MAX_ARTICLE_BYTES, Article
 
 
 def test_bundled_article_metadata(article: Article) -> None:

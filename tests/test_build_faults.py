@@ -27,7 +27,7 @@ import pytest
 
 from assistant import Assistant
 from assistant.errors import IndexCorruptError
-from assistant.store import FILES, load_index
+from assistant.search.store import FILES, load_index
 
 from .conftest import ROOT
 from .test_reliability import (  # noqa: F401 - user_index is a fixture

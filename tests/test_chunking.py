@@ -1,4 +1,4 @@
-"""assistant.chunking: paragraph-bounded, sentence-aligned, verbatim, within budget."""
+"""assistant.ingest.chunking: paragraph-bounded, sentence-aligned, verbatim, within budget."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from itertools import pairwise
 
 import pytest
 
-from assistant.article import Article
-from assistant.chunking import SECTION_LABELS, Chunk, ChunkingConfig, approx_tokens, chunk_article, search_text
+from assistant.ingest.article import Article
+from assistant.ingest.chunking import SECTION_LABELS, Chunk, ChunkingConfig, approx_tokens, chunk_article, search_text
 
 BUDGETS = (20, 40, 160)
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.article import Article
 from assistant.cli import main
+from assistant.ingest.article import Article
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -205,3 +205,24 @@ def test_console_script_retrieve(tmp_path: Path, bundled_index: Path, bundled_ar
                           text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip() == "error: the question is empty"
+
+
+@pytest.mark.parametrize("command", ["build", "retrieve", "ask", "eval", "info"])
+def test_help_names_the_model_a_user_gets(capsys: pytest.CaptureFixture[str], command: str) -> None:
+    """The default is the bundled multilingual-e5-small (offline), not a hub model."""
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "'bundled' (the default) is multilingual-e5-small" in text
+    assert "default: intfloat" not in text
+
+
+def test_download_model_without_a_model_prepares_the_bundled_one(capsys: pytest.CaptureFixture[str],
+                                                                 monkeypatch: pytest.MonkeyPatch,
+                                                                 tmp_path: Path) -> None:
+    import assistant.search.model as model
+
+    monkeypatch.setattr(model, "ensure_model_dir", lambda: tmp_path)
+    code, out, err = run(capsys, "download-model")
+    assert code == 0, err
+    assert "needs no download" in out and str(tmp_path) in out

@@ -1,4 +1,4 @@
-"""assistant.embeddings without torch: the hashing embedder, prefixes, and choosing (or
+"""assistant.search.embeddings without torch: the hashing embedder, prefixes, and choosing (or
 falling back from) a model with the network blocked."""
 
 from __future__ import annotations
@@ -13,16 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.bundled_embedder import BundledEmbeddings
-from assistant.embeddings import (
+from assistant.errors import ModelUnavailableError
+from assistant.search.bundled_embedder import BundledEmbeddings
+from assistant.search.embeddings import (
     DEFAULT_MODEL,
     HashingEmbeddings,
     SentenceTransformerEmbeddings,
-    hub_reachable,
     prefixes_for,
-    resolve_embedder,
 )
-from assistant.errors import ModelUnavailableError
+from assistant.search.resolve import hub_reachable, resolve_embedder
 
 from .conftest import ROOT
 
@@ -43,7 +42,7 @@ def test_hashing_is_deterministic_across_processes() -> None:
     """Vectors are saved in the index by one process and queried by another: they must not
     depend on Python's per-process string hash seed."""
     code = (
-        "import hashlib; from assistant.embeddings import HashingEmbeddings; "
+        "import hashlib; from assistant.search.embeddings import HashingEmbeddings; "
         "v = HashingEmbeddings().embed_array(['Đảng viên mới 2022']); "
         "print(hashlib.sha256(v.tobytes()).hexdigest())"
     )
@@ -193,7 +192,7 @@ def test_missing_model_without_fallback_raises(hub_online: None) -> None:
 
 
 def test_hf_hub_offline_falls_back_without_probing(monkeypatch: pytest.MonkeyPatch) -> None:
-    import assistant.embeddings as embeddings
+    import assistant.search.resolve as embeddings
 
     def no_probe(*_args: object, **_kwargs: object) -> bool:
         raise AssertionError("the hub must not be probed when HF_HUB_OFFLINE is set")

@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 from assistant import Assistant, ChunkingConfig
-from assistant.chunking import search_text
-from assistant.embeddings import SentenceTransformerEmbeddings, resolve_embedder
 from assistant.errors import ModelUnavailableError
+from assistant.ingest.chunking import search_text
+from assistant.search.embeddings import SentenceTransformerEmbeddings
+from assistant.search.resolve import resolve_embedder
 
 pytestmark = pytest.mark.slow
 

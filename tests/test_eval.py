@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Assistant, eval_run, report
+from assistant import Assistant
 from assistant.cli import main
-from assistant.evaluation import (
+from assistant.evaluate import report
+from assistant.evaluate import run as eval_run
+from assistant.evaluate.testset import (
     bootstrap_ci,
     contains_gold,
     covers,
@@ -101,7 +103,7 @@ def test_unanswerable_gold_is_scored_as_abstention(records: list[dict]) -> None:
 def test_quote_length_is_scored_in_syllables(records: list[dict]) -> None:
     """"Quotes ≤ 60 syllables" (issue 12's bar): 1 when an answered question's quoted
     citations hold at most 60 syllables, 0 above, unset for refusals and unanswerable ones."""
-    from assistant.text import syllables
+    from assistant.ingest.text import syllables
 
     scored = [r for r in records if r["metrics"].get("quote_short") is not None]
     assert scored and {r["metrics"]["quote_short"] for r in scored} == {0.0, 1.0}  # the bundled article has both

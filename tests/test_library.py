@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-import assistant.library as library_module
+import assistant.search.cache as library_module
 from assistant import Article, ArticleLibrary, Assistant, SourceError, article_from_input
-from assistant.library import DEFAULT_MAX_ARTICLES, env_cap
+from assistant.search.cache import DEFAULT_MAX_ARTICLES, env_cap
 from tests.conftest import SMALL_ARTICLE
 from tests.pages import ARTICLE_TEXT, PAGE_TITLE, Pages, serve_pages
 

@@ -18,7 +18,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from assistant import Assistant, LLMError
-from assistant.llm import SYSTEM_PROMPT, check_answer, make_chat_model
+from assistant.answer.llm import SYSTEM_PROMPT, check_answer, make_chat_model
 from assistant.paths import bundled_article
 
 

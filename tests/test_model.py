@@ -16,10 +16,11 @@ import numpy as np
 import pytest
 
 from assistant import Assistant, ModelUnavailableError
-from assistant import model as bundled
-from assistant.bundled_embedder import BundledEmbeddings
-from assistant.embeddings import BUNDLED_MODEL_ID, resolve_embedder
-from assistant.squad import bundled_sets, load_squad
+from assistant.evaluate.squad import bundled_sets, load_squad
+from assistant.search import model as bundled
+from assistant.search.bundled_embedder import BundledEmbeddings
+from assistant.search.embeddings import BUNDLED_MODEL_ID
+from assistant.search.resolve import resolve_embedder
 
 from .conftest import ARTICLE_PATH, TESTSET_PATH
 
@@ -100,7 +101,7 @@ def test_embedder_and_reader_share_one_tokenizer_across_threads(embedder: Bundle
     """One tokenizer serves both, with truncation settings that differ per call: the embedder
     counting and embedding while the reader reads gives what each gives alone, and no
     tokenizer error (without `TOKENIZER_LOCK` this fails: "Second sequence not provided")."""
-    from assistant.reader import Reader
+    from assistant.answer.reader import Reader
 
     reader = Reader()
     question = "Thư viện có bao nhiêu đầu sách?"
@@ -173,7 +174,7 @@ def _fake_writer(source: Path, dest: Path) -> None:
 def test_damaged_converted_directory_is_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     tmp_path = tmp_path / "cache"
     monkeypatch.setenv("ASSISTANT_MODEL_CACHE", str(tmp_path))
-    monkeypatch.setattr("assistant.convert.write_model_dir", _fake_writer)
+    monkeypatch.setattr("assistant.search.convert.write_model_dir", _fake_writer)
     bundled.forget_checks()
     target = bundled.ensure_model_dir()
     (target / "model.safetensors").write_bytes(b"damaged")
@@ -194,12 +195,12 @@ def test_full_disk_while_converting_leaves_nothing_and_recovers(tmp_path: Path,
         (dest / "model.safetensors").write_bytes(b"half")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("assistant.convert.write_model_dir", full)
+    monkeypatch.setattr("assistant.search.convert.write_model_dir", full)
     bundled.forget_checks()
     with pytest.raises(ModelUnavailableError, match="No space left on device.*free some disk space"):
         bundled.ensure_model_dir()
     assert [p for p in tmp_path.iterdir() if p.is_dir()] == []  # nothing half-written in place
-    monkeypatch.setattr("assistant.convert.write_model_dir", _fake_writer)
+    monkeypatch.setattr("assistant.search.convert.write_model_dir", _fake_writer)
     assert (bundled.ensure_model_dir() / "config.json").is_file()
 
 
@@ -213,7 +214,7 @@ def test_two_conversions_at_once_convert_once(tmp_path: Path, monkeypatch: pytes
         threading.Event().wait(0.3)
         _fake_writer(source, dest)
 
-    monkeypatch.setattr("assistant.convert.write_model_dir", slow)
+    monkeypatch.setattr("assistant.search.convert.write_model_dir", slow)
     bundled.forget_checks()
     results: list[Path] = []
     threads = [threading.Thread(target=lambda: results.append(bundled.ensure_model_dir())) for _ in range(2)]

@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from assistant import Assistant, QuestionError
-from assistant.text import canonical_tones, clean, fold, lexical_tokens, query_tokens, split_sentences
+from assistant.ingest.text import canonical_tones, clean, fold, lexical_tokens, query_tokens, split_sentences
 
 from .conftest import TESTSET_PATH
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 import pytest
 
 from assistant import Assistant
-from assistant.embeddings import HashingEmbeddings
-from assistant.evaluation import (
+from assistant.evaluate.testset import (
     covers,
     evidence_spans,
     hit_at,
@@ -20,6 +19,7 @@ from assistant.evaluation import (
     recall_at,
     relevance,
 )
+from assistant.search.embeddings import HashingEmbeddings
 
 from .conftest import TESTSET_PATH
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from assistant.answer.reader import MAX_QUESTION_TOKENS, WEIGHTS_DIR, Reader, Span, check_weights, plain_question
 from assistant.errors import ModelUnavailableError
-from assistant.reader import MAX_QUESTION_TOKENS, WEIGHTS_DIR, Reader, Span, check_weights, plain_question
 from tests.conftest import SMALL_ARTICLE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -194,7 +194,7 @@ def test_a_question_longer_than_the_window_keeps_its_end(reader: Reader) -> None
     assert len(question) > 3000
     tokenizer = reader._load()[1]
     assert len(tokenizer(question, add_special_tokens=False)["input_ids"]) > reader.max_length  # really too long
-    from assistant.reader import _clip_question
+    from assistant.answer.reader import _clip_question
 
     clipped = _clip_question(tokenizer, question)
     assert clipped.endswith(QUESTION) and len(tokenizer(clipped, add_special_tokens=False)["input_ids"]) \

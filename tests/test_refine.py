@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from assistant.answering import Answer, Citation
+from assistant.answer.extractive import Answer, Citation
+from assistant.answer.reader import Span
+from assistant.answer.reading import ReaderAnswerer
 from assistant.errors import ModelUnavailableError
-from assistant.reader import Span
-from assistant.reading import ReaderAnswerer
 from tests.conftest import SMALL_ARTICLE
 
 SENTENCE = "Thư viện được xây dựng trong 3 tháng với tổng kinh phí 450 triệu đồng"

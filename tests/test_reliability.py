@@ -20,7 +20,7 @@ import pytest
 
 from assistant import Assistant
 from assistant.errors import IndexCorruptError, IndexStaleError
-from assistant.store import FILES, load_index, sha256_file
+from assistant.search.store import FILES, load_index, sha256_file
 
 from .conftest import ROOT
 

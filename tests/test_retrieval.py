@@ -1,4 +1,4 @@
-"""assistant.retrieval and Assistant.retrieve(): RRF, modes, accent-free questions, LangChain."""
+"""assistant.search.retrieval and Assistant.retrieve(): RRF, modes, accent-free questions, LangChain."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from fractions import Fraction
 import pytest
 
 from assistant import Assistant, FusionConfig, QuestionError
-from assistant.retrieval import MODES, rrf
-from assistant.text import fold
+from assistant.ingest.text import fold
+from assistant.search.retrieval import MODES, rrf
 
 # --- rrf ----------------------------------------------------------------------------------
 
@@ -71,7 +71,7 @@ def test_fusion_config_validation(kwargs: dict[str, float], message: str) -> Non
 
 
 def test_fusion_weights_are_used(bot: Assistant) -> None:
-    from assistant.retrieval import HybridSearcher
+    from assistant.search.retrieval import HybridSearcher
 
     lexical_only = HybridSearcher(bot.stored.chunks, bot.stored.chunk_articles, bot.stored.vectors, bot.embedder,
                                   FusionConfig(dense_weight=0.0, lexical_weight=1.0))

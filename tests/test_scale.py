@@ -17,13 +17,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant import Assistant, HashingEmbeddings
-from assistant.article import Article
-from assistant.chunking import ChunkingConfig
 from assistant.errors import IndexCorruptError
-from assistant.indexing import build_index
-from assistant.lexical import BM25_FILES, LexicalIndex, build_bm25, load_bm25, query_terms, save_bm25, top_n
-from assistant.store import FILES, HNSW_EF_SEARCH, build_faiss, load_index, save_index
-from assistant.text import fold, lexical_tokens, query_tokens
+from assistant.ingest.article import Article
+from assistant.ingest.chunking import ChunkingConfig
+from assistant.ingest.text import fold, lexical_tokens, query_tokens
+from assistant.search.indexing import build_index
+from assistant.search.lexical import BM25_FILES, LexicalIndex, build_bm25, load_bm25, query_terms, save_bm25, top_n
+from assistant.search.store import FILES, HNSW_EF_SEARCH, build_faiss, load_index, save_index
 
 from .conftest import ROOT
 
@@ -152,7 +152,7 @@ def test_bm25_round_trip_keeps_the_scores(tmp_path: Path, article: Article, mmap
 
 def test_index_search_is_the_same_with_the_saved_bm25(bot: Assistant) -> None:
     from assistant import ChunkingConfig
-    from assistant.retrieval import HybridSearcher
+    from assistant.search.retrieval import HybridSearcher
 
     assert bot.stored.bm25 is not None and bot.searcher.bm25 is bot.stored.bm25
     chunking = ChunkingConfig(**bot.stored.manifest["chunking"])
@@ -212,7 +212,7 @@ def test_hashing_vectorised_equals_the_reference(article: Article) -> None:
 @settings(max_examples=300, deadline=None)
 @given(VI)
 def test_fast_tokenisation_equals_the_reference(text: str) -> None:
-    from assistant.hashing import fast_fold
+    from assistant.search.hashing import fast_fold
 
     assert fast_fold(text) == fold(text)
     assert query_terms(text) == query_tokens(text)

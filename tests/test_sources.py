@@ -1,4 +1,4 @@
-"""Articles from pasted text, files, HTML pages and links (assistant/sources.py, fetch.py).
+"""Articles from pasted text, files, HTML pages and links (assistant/ingest/sources.py, fetch.py).
 
 Pages come from a loopback server (tests/pages.py). The address rule is tested both ways:
 with ASSISTANT_ALLOW_PRIVATE_URLS unset, loopback and private addresses are refused before
@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from assistant import ArticleError, SourceError, article_from_file, article_from_input
-from assistant.fetch import USER_AGENT, fetch_url, is_public, is_url
-from assistant.sources import MAX_TEXT_BYTES, article_from_bytes, article_from_html, looks_like_html
+from assistant.ingest.fetch import USER_AGENT, fetch_url, is_public, is_url
+from assistant.ingest.sources import MAX_TEXT_BYTES, article_from_bytes, article_from_html, looks_like_html
 from tests.pages import ARTICLE_HTML, ARTICLE_TEXT, LEAKS, NAV_HTML, PAGE_TITLE, Pages, serve_pages
 
 
@@ -184,7 +184,7 @@ def test_connects_to_the_checked_address_with_host_kept(pages: Pages) -> None:
 def test_redirect_to_a_private_address_is_refused(pages: Pages, monkeypatch: pytest.MonkeyPatch) -> None:
     """127.0.0.1 counts as public here (the page server must be reachable); the hop to
     127.0.0.2 or 10.x is checked and refused without a request."""
-    import assistant.fetch as fetch
+    import assistant.ingest.fetch as fetch
 
     monkeypatch.setattr(fetch, "is_public", lambda ip: str(ip) == "127.0.0.1")
     assert fetch_url(pages.url("/redirect")).redirects == 1

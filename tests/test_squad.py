@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from assistant.squad import SPLITS, bundled_sets, load_squad, split_of
+from assistant.evaluate.squad import SPLITS, bundled_sets, load_squad, split_of
 
 from .squad_files import CONTEXT, HOSTILE, _qa, _write, tiny_v2
 

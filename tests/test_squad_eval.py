@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from assistant import squad_eval
 from assistant.cli import main
-from assistant.squad import split_of
+from assistant.evaluate import squad_eval
+from assistant.evaluate.squad import split_of
 
 from .squad_files import CONTEXT, HOSTILE, _write, tiny_v2
 
@@ -154,7 +154,7 @@ def test_eval_squad_malformed_file_is_one_line(capsys: pytest.CaptureFixture[str
 
 def test_eval_squad_honours_model(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    from assistant import embeddings
+    from assistant.search import resolve as embeddings
 
     asked: list[Any] = []
     real = embeddings.resolve_embedder

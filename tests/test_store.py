@@ -1,4 +1,4 @@
-"""assistant.store and Assistant.load(): checked manifests, rebuilds when stale or damaged,
+"""assistant.search.store and Assistant.load(): checked manifests, rebuilds when stale or damaged,
 clear errors when an index cannot be rebuilt, atomic writes, no pickle."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 
 from assistant import Assistant, ChunkingConfig
 from assistant.errors import IndexCorruptError, IndexStaleError
-from assistant.store import FILES, FORMAT_VERSION, load_index, sha256_file
+from assistant.search.store import FILES, FORMAT_VERSION, load_index, sha256_file
 
 from .conftest import ROOT
 
@@ -283,7 +283,7 @@ def test_rebuilding_leaves_no_temporary_directories(user_index: tuple[Path, Path
 
 def test_a_failed_build_keeps_the_previous_index(user_index: tuple[Path, Path],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    import assistant.store as store
+    import assistant.search.store as store
 
     directory, source = user_index
     before = {name: (directory / name).read_bytes() for name in INDEX_FILES}

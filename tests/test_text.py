@@ -1,4 +1,4 @@
-"""assistant.text: normalisation, accent folding, tone placement, sentences, BM25 tokens."""
+"""assistant.ingest.text: normalisation, accent folding, tone placement, sentences, BM25 tokens."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from assistant.text import (
+from assistant.ingest.text import (
     canonical_tones,
     clean,
     fold,

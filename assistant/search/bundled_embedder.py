@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .embeddings import BUNDLED_MODEL_ID, DEFAULT_MODEL, EmbedderInfo, SentenceTransformerEmbeddings
-from .errors import ModelUnavailableError
+from assistant.errors import ModelUnavailableError
+from assistant.search.embeddings import BUNDLED_MODEL_ID, DEFAULT_MODEL, EmbedderInfo, SentenceTransformerEmbeddings
 
 
 class BundledEmbeddings(SentenceTransformerEmbeddings):
@@ -42,7 +42,7 @@ class BundledEmbeddings(SentenceTransformerEmbeddings):
         self._announce = announce
 
     def _load(self) -> Any:
-        from .model import load_encoder, model_dir
+        from assistant.search.model import load_encoder, model_dir
 
         try:
             loaded = load_encoder(self.device, self._announce)  # (encoder, shared tokenizer)
@@ -70,7 +70,7 @@ class BundledEmbeddings(SentenceTransformerEmbeddings):
         import torch
         from tqdm.auto import tqdm
 
-        from .model import TOKENIZER_LOCK
+        from assistant.search.model import TOKENIZER_LOCK
 
         encoder, tokenizer = self.model
         prefix = self.query_prefix if query else self.passage_prefix
@@ -90,7 +90,7 @@ class BundledEmbeddings(SentenceTransformerEmbeddings):
         return out
 
     def count_tokens(self, text: str) -> int:
-        from .model import TOKENIZER_LOCK
+        from assistant.search.model import TOKENIZER_LOCK
 
         tokenizer = self.tokenizer
         with TOKENIZER_LOCK:

@@ -13,8 +13,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from .article import Article
-from .text import canonical_tones, fold
+from assistant.ingest.article import Article
+from assistant.ingest.text import canonical_tones, fold
 
 _SYLL = re.compile(r"\w+")
 # a number (1.000, 3,5, 95%) and up to 6 following syllables, stopping at punctuation

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from .hashing import fast_fold
-from .text import canonical_tones
+from assistant.ingest.text import canonical_tones
+from assistant.search.hashing import fast_fold
 
 BM25_FILES = ("data.csc.index.npy", "indices.csc.index.npy", "indptr.csc.index.npy", "vocab.index.json",
               "params.index.json")

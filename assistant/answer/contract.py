@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .retrieval import Passage
+from assistant.search.retrieval import Passage
 
 
 @dataclass(frozen=True)

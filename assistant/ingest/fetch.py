@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
-from .errors import SourceError
+from assistant.errors import SourceError
 
 MAX_FETCH_BYTES = 5_000_000
 FETCH_TIMEOUT_S = 10.0

@@ -3,7 +3,7 @@
 Per question it records the ranked passages, the answer, its citations, the metric values
 and a failure reason; aggregates are means with their count and a bootstrap 95 %
 interval (fixed seed), overall and by split, question type and variant. Metric
-definitions are in `evaluation.py` and the README ("Evaluation").
+definitions are in `testset.py` and the README ("Evaluation").
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .evaluation import (
+from assistant.evaluate.testset import (
     TestCase,
     bootstrap_ci,
     contains_gold,
@@ -30,7 +30,7 @@ from .evaluation import (
     recall_at,
     relevance,
 )
-from .text import syllables
+from assistant.ingest.text import syllables
 
 DEFAULT_KS = (1, 3, 5, 10)
 QUOTE_SYLLABLES = 60  # issue 12's bar for an answer's quote ("Quotes ≤ 60 syllables")
@@ -183,7 +183,7 @@ def breakdown(records: Sequence[dict[str, Any]], key: str) -> dict[str, Any]:
 
 
 def summarize(records: Sequence[dict[str, Any]], config: dict[str, Any], testset: Path, bot: Any) -> dict[str, Any]:
-    from . import __version__
+    from assistant import __version__
 
     return {
         "overall": aggregate(records),

@@ -1,4 +1,5 @@
-"""What a question asks for: its expected answer type, content words and slot.
+"""What a question asks for: its expected answer type, content words and slot; and whether it
+is a question at all (`check_question`: text, not empty, at most `MAX_QUESTION_CHARS`).
 
 All matching is done on accent-folded syllables, so a question typed without
 diacritics is analysed exactly like the same question with them. Cue phrases are
@@ -17,7 +18,24 @@ import functools
 import re
 from dataclasses import dataclass
 
-from .text import canonical_tones, fold
+from assistant.errors import QuestionError
+from assistant.ingest.text import canonical_tones, clean, fold
+
+MAX_QUESTION_CHARS = 2000
+
+
+def check_question(question: object) -> str:
+    """The cleaned question, or `QuestionError` for empty, non-text or over-long input."""
+    if not isinstance(question, str):
+        raise QuestionError(f"the question must be text, got {type(question).__name__}")
+    if len(question) > MAX_QUESTION_CHARS * 4:
+        raise QuestionError(f"the question has {len(question):,} characters; the limit is {MAX_QUESTION_CHARS:,}")
+    cleaned = clean(question)
+    if not any(ch.isalnum() for ch in cleaned):
+        raise QuestionError("the question is empty")
+    if len(cleaned) > MAX_QUESTION_CHARS:
+        raise QuestionError(f"the question has {len(cleaned):,} characters; the limit is {MAX_QUESTION_CHARS:,}")
+    return cleaned
 
 
 def _words(text: str) -> frozenset[str]:

@@ -21,10 +21,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from .answer import Answer, Citation
-from .errors import LLMError
-from .retrieval import Passage
-from .text import fold
+from assistant.answer.contract import Answer, Citation
+from assistant.errors import LLMError
+from assistant.ingest.text import fold
+from assistant.search.retrieval import Passage
 
 SYSTEM_PROMPT = """Bạn là trợ lý trả lời câu hỏi về MỘT bài báo tiếng Việt.
 Quy tắc:

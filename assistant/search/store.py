@@ -38,11 +38,11 @@ from typing import Any
 
 import numpy as np
 
-from .article import Article, Paragraph
-from .chunking import Chunk, ChunkingConfig
-from .errors import IndexCorruptError
-from .lexical import BM25_FILES, load_bm25, save_bm25
-from .text import split_sentences
+from assistant.errors import IndexCorruptError
+from assistant.ingest.article import Article, Paragraph
+from assistant.ingest.chunking import Chunk, ChunkingConfig
+from assistant.ingest.text import split_sentences
+from assistant.search.lexical import BM25_FILES, load_bm25, save_bm25
 
 FORMAT = "vi-article-assistant/index"
 FORMAT_VERSION = 2
@@ -140,8 +140,8 @@ def save_index(
     tmp.mkdir()
     try:
         if bm25 is None:
-            from .chunking import search_text
-            from .lexical import build_bm25
+            from assistant.ingest.chunking import search_text
+            from assistant.search.lexical import build_bm25
 
             bm25 = build_bm25(search_text(c, chunking) for c in chunks)
         save_bm25(bm25, tmp)
@@ -336,7 +336,7 @@ def _article_record(article: Article) -> dict[str, Any]:
 def _article_from_record(rec: dict[str, Any]) -> Article:
     """Rebuild an Article from its record (format 1 records have no sentence spans: they are
     re-split, deterministically)."""
-    from .article import Sentence, sentence_id
+    from assistant.ingest.article import Sentence, sentence_id
 
     text = rec["text"]
     paragraphs = tuple(Paragraph(i, _shared(kind), s, e, text) for i, (kind, s, e) in enumerate(rec["paragraphs"]))

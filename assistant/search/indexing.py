@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from .article import Article
-from .chunking import Chunk, ChunkingConfig, chunk_article, search_text
-from .embeddings import Embedder
-from .lexical import build_bm25
-from .store import FLAT_MAX, new_faiss, save_index, train_sample
+from assistant.ingest.article import Article
+from assistant.ingest.chunking import Chunk, ChunkingConfig, chunk_article, search_text
+from assistant.search.embeddings import Embedder
+from assistant.search.lexical import build_bm25
+from assistant.search.store import FLAT_MAX, new_faiss, save_index, train_sample
 
 BATCH = 256  # texts per embedder call (one progress step)
 ADD_BATCH = 8192  # vectors per FAISS add (HNSW inserts a batch in parallel)

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ModelUnavailableError
-from .text import canonical_tones
+from assistant.errors import ModelUnavailableError
+from assistant.ingest.text import canonical_tones
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "reader_weights"
 MAX_LENGTH = 384
@@ -121,7 +121,7 @@ class Reader:
     def _load(self) -> tuple[Any, Any]:
         if self._loaded is None:
             self.manifest = check_weights(self.weights_dir)
-            from .model import ensure_model_dir
+            from assistant.search.model import ensure_model_dir
 
             base_dir = ensure_model_dir()
             try:
@@ -130,7 +130,7 @@ class Reader:
             except ImportError as err:  # pragma: no cover - depends on the environment
                 raise ModelUnavailableError(
                     f"the reader needs transformers and peft: pip install peft ({err})") from err
-            from .model import load_tokenizer, quiet_transformers
+            from assistant.search.model import load_tokenizer, quiet_transformers
 
             quiet_transformers()  # qa_outputs "missing" from the base: it comes with the adapter
             base = XLMRobertaForQuestionAnswering.from_pretrained(str(base_dir))
@@ -149,7 +149,7 @@ class Reader:
             return []
         import torch
 
-        from .model import TOKENIZER_LOCK
+        from assistant.search.model import TOKENIZER_LOCK
 
         with self._lock:
             model, tokenizer = self._load()

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .article import Article, Sentence
+from assistant.ingest.article import Article, Sentence
 
 TokenCounter = Callable[[str], int]
 

@@ -15,18 +15,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .evaluation import bootstrap_ci, contains_gold, exact_match, f1_score
-from .squad import SquadContext, bundled_sets, load_squad
+from assistant.evaluate.squad import SquadContext, bundled_sets, load_squad
+from assistant.evaluate.testset import bootstrap_ci, contains_gold, exact_match, f1_score
 
 KS = (1, 3)
 METRICS = ("f1", "em", "contains", "false_refusal", "abstention", *(f"hit@{k}" for k in KS))
 
 
 def _assistant(contexts: Sequence[SquadContext], embedder: Any, reader: Any, directory: Path) -> Any:
-    from .article import Article
-    from .core import Assistant
-    from .indexing import build_index
-    from .store import load_index
+    from assistant.core import Assistant
+    from assistant.ingest.article import Article
+    from assistant.search.indexing import build_index
+    from assistant.search.store import load_index
 
     articles = [Article.from_text(c.context, source=f"<{c.set}:{i}>") for i, c in enumerate(contexts)]
     build_index(articles, embedder, directory)
@@ -61,8 +61,8 @@ def squad_records(split: str | None = "heldout", *, files: dict[str, Path] | Non
                   embedder: Any = None, pooled: bool = False, limit: int = 0, answerer: str | None = None,
                   progress: bool = False) -> list[dict[str, Any]]:
     """Ask every question of `split` (None or "all": every split) of each file."""
-    from .embeddings import resolve_embedder
-    from .reader import Reader
+    from assistant.answer.reader import Reader
+    from assistant.search.resolve import resolve_embedder
 
     embedder = embedder or resolve_embedder()
     reader = reader or Reader()  # one reader for every context's assistant: it loads once

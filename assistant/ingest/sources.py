@@ -7,13 +7,9 @@ One entry point per kind of input, all ending in `Article.from_text`:
   plain text / Markdown;
 * `article_from_bytes(data, name)` / `article_from_file(path)`: an uploaded or local file
   (.txt, .md, .html);
-* `article_from_html(html, url)`: a web page. The article is found by trafilatura, the
-  maintained news-extraction library (menus, related links, comments and footers stay
-  out); its title, date and author come from the page's metadata where present. The text
-  given to the parser is laid out as the bundled article is: the date line ("Thứ hai,
-  05/06/2023"), the title, the body paragraphs, and a "Tác giả: …" byline when the author
-  is known and not already the last line, so metadata questions work the same way;
-* `read_source(item)`: a path or a link, for `assistant build`.
+* `article_from_html(html, url)`: a web page, its article found by trafilatura
+  (`html.py`: what is kept and how it is laid out for the parser);
+* `read_source(item)`: a path (.txt, .md, .html: `Article.read`) or a link, for `assistant build`.
 
 Refused with a `SourceError` (its `reason` in brackets), before anything is built: empty or
 whitespace-only text [empty], binary data [binary], a PDF [pdf], more than
@@ -24,21 +20,15 @@ link fetcher refuses (`fetch.py`). No HTML is parsed by hand here.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-from .article import Article
-from .errors import SourceError
-from .fetch import fetch_url, is_url
+from assistant.errors import SourceError
+from assistant.ingest.article import Article
+from assistant.ingest.fetch import fetch_url, is_url
+from assistant.ingest.html import HTML_SUFFIXES, MAX_TEXT_BYTES, page_text
 
-MAX_TEXT_BYTES = 1_000_000
-MIN_ARTICLE_WORDS = 12  # an extracted page with fewer words has no article in it
-HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 TEXT_SUFFIXES = {".txt", ".text", ".md", ".markdown"}
-WEEKDAYS = ("Thứ hai", "Thứ ba", "Thứ tư", "Thứ năm", "Thứ sáu", "Thứ bảy", "Chủ nhật")
 _HTML_START = re.compile(r"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b",
                          re.IGNORECASE | re.DOTALL)
 _HTML_TAGS = re.compile(r"<(?:p|div|article|h1|h2|br|span|section|main)\b[^>]*>", re.IGNORECASE)
@@ -142,35 +132,10 @@ def article_from_url(url: str) -> Article:
 
 
 def article_from_html(html: str | bytes, url: str | None = None, source: str | None = None) -> Article:
-    """The article of a web page, laid out for the parser, with the page's metadata."""
-    source = source or url or "<html>"
+    """The article of a web page (`assistant.ingest.html`), with the page's metadata."""
     if isinstance(html, str):
-        check_text(html, source)
-    found = _extract(html, url)
-    text = (found.get("text") or "").strip()
-    title = _one_line(found.get("title"))
-    lines = [line.strip() for line in text.split("\n") if line.strip()]
-    if lines and title and _same(lines[0], title):
-        lines = lines[1:]  # the page's <h1>, already the title
-    if sum(len(line.split()) for line in lines) < MIN_ARTICLE_WORDS:
-        raise SourceError("no_text", f"{source}: no article text found in the page")
-    date = _date(found.get("date"))
-    author = _one_line(found.get("author"))
-    blocks = []
-    if date:
-        blocks.append(f"{WEEKDAYS[date.weekday()]}, {date:%d/%m/%Y}")
-    if title:
-        blocks.append(f"# {title}")
-    blocks.extend(lines)
-    if author and not _same(author, lines[-1][-len(author) :]):
-        blocks.append(f"Tác giả: {author}")
-    composed = "\n\n".join(blocks)
-    if len(composed.encode("utf-8")) > MAX_TEXT_BYTES:
-        raise SourceError("too_large", f"{source}: the article text is larger than the {MAX_TEXT_BYTES:,}-byte limit",
-                          size=len(composed.encode("utf-8")), limit=MAX_TEXT_BYTES)
-    article = Article.from_text(composed, source=source, markdown=True)
-    return replace(article, title=title or article.title, date=f"{date:%d/%m/%Y}" if date else article.date,
-                   author=author or article.author)
+        check_text(html, source or url or "<html>")
+    return Article.from_page(page_text(html, url=url, source=source))
 
 
 def read_source(item: str | Path | Article) -> Article:
@@ -180,50 +145,3 @@ def read_source(item: str | Path | Article) -> Article:
     if isinstance(item, str) and is_url(item):
         return article_from_url(item)
     return Article.read(item)
-
-
-def read_html_file(path: Path) -> Article:
-    """A saved web page (used by `Article.read` for .html files); size checked first."""
-    size = path.stat().st_size
-    if size > MAX_TEXT_BYTES * 5:
-        raise SourceError("too_large", f"{path}: {size:,} bytes is larger than the {MAX_TEXT_BYTES * 5:,}-byte limit",
-                          size=size, limit=MAX_TEXT_BYTES * 5)
-    data = path.read_bytes()
-    if data.lstrip()[:5] == b"%PDF-":
-        raise SourceError("pdf", f"{path}: a PDF file, not an HTML page")
-    if b"\x00" in data:
-        raise SourceError("binary", f"{path}: looks like a binary file, not an HTML page")
-    return article_from_html(data, source=str(path))
-
-
-def _extract(html: str | bytes, url: str | None) -> dict[str, Any]:
-    """trafilatura's main text and metadata of a page ({} when it finds nothing)."""
-    try:
-        import trafilatura
-    except ImportError as err:  # pragma: no cover - a declared dependency
-        raise SourceError("unsupported", f"reading HTML needs trafilatura: pip install trafilatura ({err})") from None
-    try:
-        doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False,
-                                          include_links=False, include_images=False, include_tables=True,
-                                          favor_precision=True)
-    except Exception as err:  # the extractor's own failures on broken markup: nothing usable
-        raise SourceError("no_text", f"{url or 'the page'}: the HTML cannot be read ({type(err).__name__})") from None
-    if doc is None:
-        return {}
-    return {key: getattr(doc, key, None) for key in ("text", "title", "date", "author")}
-
-
-def _date(value: object) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError:
-        return None
-
-
-def _one_line(value: object) -> str | None:
-    text = " ".join(str(value).split()) if value else ""
-    return text[:300] or None
-
-
-def _same(a: str, b: str) -> bool:
-    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()

@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from .text import clean, fold
+from assistant.ingest.text import clean, fold
 
 _FOLLOW_UP = re.compile(r"\b(thi sao|con .+ thi sao|do|nay|ay|ho|what about|that|it|they|them)\b")
 

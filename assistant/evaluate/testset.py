@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .text import clean
+from assistant.ingest.text import clean
 
 
 @dataclass(frozen=True)

