@@ -47,6 +47,7 @@ test: install
 
 lint: install
 	$(VENV)/bin/ruff check assistant ui tests bench
+	$(VENV)/bin/lint-imports
 
 typecheck: install
 	$(VENV)/bin/mypy assistant

@@ -238,6 +238,10 @@ def _eval_squad(args: argparse.Namespace, out: Any) -> int:
     files: dict[str, Path] = {}
     for item in args.squad:
         files.update(bundled_sets() if item == "bundled" else {Path(item).stem: Path(item)})
+    if not files:
+        print("error: no SQuAD sets found: 'bundled' needs a source checkout's index/qa/; "
+              "pass a SQuAD JSON file instead", file=sys.stderr)
+        return 2
     for path in files.values():
         if not path.is_file():
             print(f"error: no such SQuAD file: {path}", file=sys.stderr)

@@ -30,6 +30,11 @@ def bundled_testset() -> Path:
     raise FileNotFoundError("the bundled test set is missing from this installation")
 
 
+def bundled_qa_dir() -> Path:
+    """The SQuAD-format QA sets (`index/qa/`); a source checkout only (2 MB, not in the wheel)."""
+    return _PACKAGE.parent / "index" / "qa"
+
+
 def state_dir() -> Path:
     """Feedback, caches and (for installed packages) indexes: `$ASSISTANT_HOME` or user data."""
     env = os.environ.get("ASSISTANT_HOME")

@@ -3,7 +3,8 @@
 Streams an answer, follows its [n] marker into the highlighted article, runs an example,
 shows an unanswerable question, proves a hostile question renders as text (no <img>, no
 dialog, no request), and checks that a phone-sized window stacks the columns. Screenshots
-of the main states go to artifacts/screenshots/ (UPDATE_README_SCREENSHOT=1 copies one to docs/screenshots/chat.png).
+of the main states go to artifacts/screenshots/ (the README's own, with the default model:
+`python -m bench.screenshot`).
 
 Without /usr/bin/chromium the tests skip, except in CI (CI=true), where they fail.
 """
@@ -11,8 +12,6 @@ Without /usr/bin/chromium the tests skip, except in CI (CI=true), where they fai
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +26,6 @@ pytestmark = [pytest.mark.browser,
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "artifacts" / "screenshots"
-README_SHOT = ROOT / "docs" / "screenshots" / "chat.png"
 TIMEOUT = 15_000
 FIGURE_Q = "Trong nhiệm kỳ 2010 – 2015 kết nạp được bao nhiêu đảng viên mới?"
 MISSING_Q = "Dân số tỉnh Lạng Sơn là bao nhiêu?"
@@ -129,10 +127,7 @@ def test_answer_streams_with_markers_sources_and_highlight(page: Any) -> None:
 
     answer.locator("details.qa-sources summary").click()
     assert answer.locator("details.qa-sources li q").first.is_visible()
-    path = shot(page, "desktop-answer.png")
-    if os.environ.get("UPDATE_README_SCREENSHOT") == "1":  # refresh the README's picture on purpose
-        README_SHOT.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, README_SHOT)
+    shot(page, "desktop-answer.png")
     assert not page.watch.dialogs and not page.watch.foreign
 
 

@@ -226,3 +226,12 @@ def test_download_model_without_a_model_prepares_the_bundled_one(capsys: pytest.
     code, out, err = run(capsys, "download-model")
     assert code == 0, err
     assert "needs no download" in out and str(tmp_path) in out
+
+
+def test_eval_squad_bundled_without_the_sets_says_so(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """An installed package has no index/qa/: 'bundled' must not evaluate nothing silently."""
+    monkeypatch.setattr("assistant.evaluate.squad.bundled_qa_dir", lambda: tmp_path)
+    code, _, err = run(capsys, "eval", "--squad", "bundled", "--out", str(tmp_path / "out"))
+    assert code == 2
+    assert_one_line_error(code, err, "no SQuAD sets found", "index/qa/")

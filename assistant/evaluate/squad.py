@@ -22,6 +22,8 @@ import unicodedata
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from assistant.paths import bundled_qa_dir
+
 # share of groups per split: train (fine-tuning), dev (calibration, choices), heldout (reported only)
 SPLITS = (("train", 70), ("dev", 10), ("heldout", 20))
 
@@ -115,6 +117,6 @@ def _locate(context: str, answer: str, hint: int) -> int:
 
 
 def bundled_sets(root: str | Path | None = None) -> dict[str, Path]:
-    """The SQuAD-format sets shipped in `index/qa/` (name -> path)."""
-    base = Path(root) if root else Path(__file__).resolve().parent.parent / "index" / "qa"
+    """The SQuAD-format sets shipped in `index/qa/` (name -> path; empty where none are)."""
+    base = Path(root) if root else bundled_qa_dir()
     return {p.stem: p for p in sorted(base.glob("*.json"))}
