@@ -51,13 +51,16 @@ class Assistant:
     Build with `Assistant.load()` (bundled article) or `Assistant.build([...], index_dir=...)`.
     """
 
-    def __init__(self, stored: StoredIndex, embedder: Embedder, index_dir: Path, fusion: FusionConfig | None = None):
+    def __init__(self, stored: StoredIndex, embedder: Embedder, index_dir: Path | str,
+                 fusion: FusionConfig | None = None, searcher: HybridSearcher | None = None):
+        """`searcher` replaces the FAISS + BM25 one (`assistant.search.milvus.MilvusSearcher`);
+        `index_dir` is then the store's URI."""
         self.stored = stored
         self.embedder = embedder
-        self.index_dir = Path(index_dir)
+        self.index_dir: Path | str = Path(index_dir) if searcher is None else str(index_dir)
         chunking = ChunkingConfig(**stored.manifest["chunking"])
-        self.searcher = HybridSearcher(stored.chunks, stored.chunk_articles, stored.vectors, embedder, fusion, chunking,
-                                       bm25=stored.bm25)
+        self.searcher = searcher or HybridSearcher(stored.chunks, stored.chunk_articles, stored.vectors, embedder,
+                                                   fusion, chunking, bm25=stored.bm25)
         self._answerers: dict[int, ExtractiveAnswerer] = {}  # built on first use: a corpus may be large
         self._readers: dict[int, ReaderAnswerer] = {}
         self.reader = Reader()  # loads on first use

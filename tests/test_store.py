@@ -291,7 +291,7 @@ def test_a_failed_build_keeps_the_previous_index(user_index: tuple[Path, Path],
     def explode(_article: object) -> dict:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(store, "_article_record", explode)
+    monkeypatch.setattr(store, "article_record", explode)
     with pytest.raises(RuntimeError, match="disk full"):
         Assistant.build([source], directory, model="offline", chunking=ChunkingConfig(max_tokens=20))
     assert {name: (directory / name).read_bytes() for name in INDEX_FILES} == before

@@ -151,7 +151,7 @@ def save_index(
                 fh.write(json.dumps({**chunk.to_record(), "article": owner}, ensure_ascii=False) + "\n")
         with (tmp / "articles.jsonl").open("w", encoding="utf-8") as fh:
             for art in articles:
-                fh.write(json.dumps(_article_record(art), ensure_ascii=False) + "\n")
+                fh.write(json.dumps(article_record(art), ensure_ascii=False) + "\n")
         manifest = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -266,7 +266,7 @@ def load_index(directory: Path, mmap: bool | None = None) -> StoredIndex:
         raise IndexCorruptError(directory / "vectors.faiss", f"a {type(vectors).__name__}, the manifest says "
                                 f"{entry.get('index_type')}")
     try:
-        articles = [_article_from_record(r) for r in _read_jsonl(directory / "articles.jsonl")]
+        articles = [article_from_record(r) for r in _read_jsonl(directory / "articles.jsonl")]
     except (KeyError, TypeError, ValueError, IndexError) as err:
         raise IndexCorruptError(directory / "articles.jsonl", f"malformed article record ({err})") from None
     chunks: list[Chunk] = []
@@ -325,7 +325,7 @@ def _shared(label: str) -> str:
     return sys.intern(label) if isinstance(label, str) else label
 
 
-def _article_record(article: Article) -> dict[str, Any]:
+def article_record(article: Article) -> dict[str, Any]:
     return {
         "source": article.source, "title": article.title, "date": article.date, "author": article.author,
         "text": article.text, "paragraphs": [[p.kind, p.start, p.end] for p in article.paragraphs],
@@ -333,7 +333,7 @@ def _article_record(article: Article) -> dict[str, Any]:
     }
 
 
-def _article_from_record(rec: dict[str, Any]) -> Article:
+def article_from_record(rec: dict[str, Any]) -> Article:
     """Rebuild an Article from its record (format 1 records have no sentence spans: they are
     re-split, deterministically)."""
     from assistant.ingest.article import Sentence, sentence_id
