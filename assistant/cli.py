@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="a Hugging Face model id, e.g. intfloat/multilingual-e5-base (default: the "
                                    "bundled model, which needs no download: it is only prepared)")
     _add_chat_parser(sub)
+    from assistant.serve.command import add_serve_parser
+
+    add_serve_parser(sub, _common)
     return parser
 
 
@@ -257,7 +260,14 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from assistant.serve.command import cmd_serve as serve
+
+    return serve(args)
+
+
 COMMANDS["chat"] = cmd_chat
+COMMANDS["serve"] = cmd_serve
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,7 +11,7 @@ import pytest
 from importlinter.cli import lint_imports
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = ["ingest", "search", "answer", "evaluate"]
+STAGES = ["ingest", "search", "answer", "evaluate", "serve"]
 MAX_LINES = 400
 
 

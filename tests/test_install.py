@@ -98,7 +98,7 @@ def test_each_installed_llm_provider_makes_a_chat_model(provider: str, package: 
 
 def test_the_lock_pins_every_declared_dependency_within_its_range() -> None:
     pins = _locked()
-    for requirement in _declared() + _declared("test"):
+    for requirement in _declared() + _declared("test") + _declared("scale"):
         name = canonicalize_name(requirement.name)
         if name == "torch":
             continue
