@@ -206,7 +206,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"Embedder:  {info['embedder']}")
     print(f"Chunking:  {info['chunking']}")
     print(f"Fusion:    {info['fusion']}")
-    print(f"Built:     {info['created_at']}")
+    print(f"Built:     {info.get('created_at') or '-'}")
     return 0
 
 

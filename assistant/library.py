@@ -152,8 +152,8 @@ class MilvusLibrary:
                 owners.append(number)
         manifest = {"chunking": asdict(self.store.chunking), "store": self.uri,
                     "embedder": asdict(self.embedder.info),
-                    "articles": [{"article_id": i, "title": a.title, "date": a.date, "chars": len(a.text),
-                                  "source": a.source} for i, a in zip(ids, articles)]}
+                    "articles": [{"article_id": i, "title": a.title, "date": a.date, "author": a.author,
+                                  "chars": len(a.text), "source": a.source} for i, a in zip(ids, articles)]}
         stored = StoredIndex(articles, chunks, owners, None, manifest)
         searcher = MilvusSearcher(self.store, chunks, owners, ids, stored_ids, self.embedder, scoped=scoped)
         bot = Assistant(stored, self.embedder, self.uri, searcher=searcher)
