@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -243,6 +244,9 @@ def _add_chat_parser(sub: Any) -> None:
     p.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
     p.add_argument("--llm", help="LLM answerer, as for `ask` (env: ASSISTANT_LLM; default: extractive)")
     p.add_argument("--share", action="store_true", help="also publish a public gradio.live link (off by default)")
+    p.add_argument("--backend", metavar="URL",
+                   help="answer through `assistant serve` at URL (e.g. http://127.0.0.1:8000): its replicas hold "
+                        "the model, index and store (env: ASSISTANT_BACKEND)")
     _common(p)
 
 
@@ -254,9 +258,17 @@ def cmd_chat(args: argparse.Namespace) -> int:
     except ImportError as err:
         print(f"error: the web chat needs the `ui` package and gradio ({err}); pip install gradio", file=sys.stderr)
         return 1
-    bot = _load(args, llm=args.llm)
+    backend = args.backend or os.environ.get("ASSISTANT_BACKEND")
+    library = None
+    if backend:
+        from assistant.remote import RemoteAssistant, RemoteLibrary
+
+        bot: Any = RemoteAssistant(backend, args.article_id)
+        library = RemoteLibrary(bot.backend)
+    else:
+        bot = _load(args, llm=args.llm)
     launch(bot, host=args.host, port=args.port, share=args.share, feedback_path=state_dir() / "feedback.jsonl",
-           quiet=args.quiet)
+           quiet=args.quiet, library=library)
     return 0
 
 

@@ -6,7 +6,6 @@ is not installed. Throughput and latency are measured in bench/, not here."""
 from __future__ import annotations
 
 import json
-import socket
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -18,7 +17,7 @@ import pytest
 
 pytest.importorskip("ray.serve", reason="the scale extra (ray[serve]) is not installed")
 
-from assistant.serve.command import deployment_options, start, stop
+from assistant.serve.command import deployment_options, free_port, start, stop
 
 pytestmark = pytest.mark.slow
 FIGURE_Q = "Trong nhiệm kỳ 2010 – 2015 kết nạp được bao nhiêu đảng viên mới?"
@@ -35,9 +34,7 @@ def _post(url: str, body: bytes) -> tuple[int, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def server(bundled_index: Any) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     start({"index_dir": str(bundled_index), "model": "offline"}, replicas=2, port=port, threads=1)
     yield f"http://127.0.0.1:{port}"
     stop()
@@ -79,3 +76,69 @@ def test_autoscaling_options_pass_through() -> None:
     assert auto == {"min_replicas": 1, "max_replicas": 4, "initial_replicas": 1, "target_ongoing_requests": 1.5}
     with pytest.raises(ValueError, match="above"):
         deployment_options(1, 5, 2, 2.0, 4, 1)
+
+
+def test_remote_assistant_answers_with_verbatim_citations(server: str) -> None:
+    from assistant.remote import RemoteAssistant
+
+    bot = RemoteAssistant(server)
+    assert bot.article.title and bot.info()["chunks"] > 5
+    answer = bot.ask(FIGURE_Q, history=[{"role": "user", "content": "Xin chào"}])
+    assert answer.answered and "261" in (answer.short_answer or "")
+    for c in answer.citations:
+        assert bot.article.text[c.start:c.end] == c.text
+    *chunks, final = list(bot.stream(FIGURE_Q))
+    assert chunks == [final.text] and final.answered
+
+
+def test_remote_library_adds_an_article_and_answers_from_it(server: str, small_article_path: Any) -> None:
+    from assistant.errors import SourceError
+    from assistant.ingest.sources import read_source
+    from assistant.remote import RemoteLibrary
+
+    library = RemoteLibrary(server)
+    article = read_source(small_article_path)
+    entry = library.add(article)
+    assert entry.article_id == article.sha256 and entry.passages >= 1
+    bot = library.get(entry.article_id)
+    assert bot.article.text == article.text and library.get(entry.article_id) is bot
+    answer = bot.ask("Thư viện có bao nhiêu đầu sách?")
+    assert answer.answered and "2.000" in answer.text
+    for c in answer.citations:
+        assert article.text[c.start:c.end] == c.text
+    with pytest.raises(SourceError) as err:
+        library.get("f" * 64)
+    assert err.value.reason == "unknown_article"
+
+
+def test_records_from_the_network_are_checked(server: str) -> None:
+    text = "Một câu. Hai câu."
+    bad = {"text": text, "paragraphs": [["body", 0, 999]], "sentences": []}
+    code, reply = _post(server + "/articles", json.dumps({"article": bad}).encode())
+    assert code == 422 and "outside the text" in reply["error"]
+    code, reply = _post(server + "/articles", json.dumps({"article": "plain text"}).encode())
+    assert code == 422 and "article record" in reply["error"]
+    code, reply = _post(server + "/ask", json.dumps({"question": FIGURE_Q, "history": [1]}).encode())
+    assert code == 422 and "history" in reply["error"]
+
+
+def test_an_unreachable_backend_is_a_clear_error() -> None:
+    from assistant.errors import ModelUnavailableError
+    from assistant.remote import RemoteAssistant
+
+    with pytest.raises(ModelUnavailableError, match="http"):
+        RemoteAssistant("ftp://example.org")
+    with pytest.raises(ModelUnavailableError, match="does not answer"):
+        RemoteAssistant(f"http://127.0.0.1:{free_port()}", timeout=5)
+
+
+def test_the_web_chat_answers_through_the_backend(server: str, tmp_path: Any) -> None:
+    from assistant.remote import RemoteAssistant, RemoteLibrary
+    from ui.chat import ChatHandlers
+    from ui.feedback import FeedbackLog
+
+    bot = RemoteAssistant(server)
+    chat = ChatHandlers(bot, 2000, FeedbackLog(tmp_path / "feedback.jsonl"), RemoteLibrary(bot.backend))
+    *_, (_box, _messages, _article, turns) = list(chat.respond(FIGURE_Q, [], 4, "hybrid", None))
+    answer = turns[-1]["answer"]
+    assert answer["answered"] and "261" in answer["short_answer"] and answer["citations"]

@@ -70,13 +70,15 @@ CONCURRENCY = 4
 
 def build_app(assistant: Any, *, max_question_chars: int = MAX_QUESTION_CHARS,
               feedback_path: str | Path | None = None, queue_size: int = QUEUE_SIZE,
-              concurrency: int = CONCURRENCY) -> gr.Blocks:
+              concurrency: int = CONCURRENCY, library: Any = None) -> gr.Blocks:
     """The Blocks app around one loaded `Assistant` (launch it with `launch`, which adds the
     style sheet and script, or with `demo.launch(**launch_options())`). At most `queue_size`
     requests wait (beyond that Gradio answers "busy, try again" at once) and `concurrency`
-    run at a time."""
-    library = ArticleLibrary(embedder=getattr(assistant, "embedder", None), reader=getattr(assistant, "reader", None),
-                             llm=getattr(assistant, "llm", None))
+    run at a time. `library` keeps the users' own articles (default: an `ArticleLibrary`
+    sharing the assistant's models; a `RemoteLibrary` with a `RemoteAssistant`)."""
+    if library is None:
+        library = ArticleLibrary(embedder=getattr(assistant, "embedder", None),
+                                 reader=getattr(assistant, "reader", None), llm=getattr(assistant, "llm", None))
     chat = ChatHandlers(assistant, max_question_chars, FeedbackLog(feedback_path), library)
     articles = ArticleHandlers(assistant, library)
     article = assistant.article
@@ -195,13 +197,15 @@ def access(host: str, share: bool, auth: tuple[str, str] | None = None) -> tuple
 def launch(assistant: Any, host: str = "127.0.0.1", port: int = 7860, share: bool = False, *,
            max_question_chars: int = MAX_QUESTION_CHARS, feedback_path: str | Path | None = None,
            auth: tuple[str, str] | None = None, prevent_thread_lock: bool = False, quiet: bool = False,
-           inbrowser: bool = False, queue_size: int = QUEUE_SIZE, concurrency: int = CONCURRENCY) -> gr.Blocks:
-    """Serve the chat for an already loaded `Assistant`; returns the running app (`.close()` it)."""
+           inbrowser: bool = False, queue_size: int = QUEUE_SIZE, concurrency: int = CONCURRENCY,
+           library: Any = None) -> gr.Blocks:
+    """Serve the chat for an already loaded `Assistant` (or a `RemoteAssistant` and its
+    `RemoteLibrary`); returns the running app (`.close()` it)."""
     auth, warnings = access(host, share, auth)
     for line in warnings:
         print(line, file=sys.stderr)
     demo = build_app(assistant, max_question_chars=max_question_chars, feedback_path=feedback_path,
-                     queue_size=queue_size, concurrency=concurrency)
+                     queue_size=queue_size, concurrency=concurrency, library=library)
     demo.launch(server_name=host, server_port=port, share=share, auth=auth,
                 auth_message="Đăng nhập để dùng trợ lý hỏi đáp." if auth else None,
                 prevent_thread_lock=prevent_thread_lock, quiet=quiet, inbrowser=inbrowser, **launch_options())

@@ -198,10 +198,20 @@ class MilvusStore:
             return None
         return dict(json.loads("".join(r["body"] for r in sorted(rows, key=lambda r: r["part"]))))
 
+    def rows(self, collection: str, where: str, fields: list[str]) -> list[dict[str, Any]]:
+        """Every row matching `where`, in batches (`query` alone stops at Milvus's 16,384-row window)."""
+        it = self.client.query_iterator(collection, batch_size=4096, filter=where, output_fields=fields)
+        out: list[dict[str, Any]] = []
+        try:
+            while batch := it.next():
+                out.extend(batch)
+        finally:
+            it.close()
+        return out
+
     def ids(self) -> list[str]:
         """Every article id in the library, oldest first."""
-        rows = self.client.query(self.articles, filter="part == 0", output_fields=["article_id", "added_at"],
-                                 limit=LIMIT)
+        rows = self.rows(self.articles, "part == 0", ["article_id", "added_at"])
         return [r["article_id"] for r in sorted(rows, key=lambda r: (r["added_at"], r["article_id"]))]
 
     def load(self, article_id: str) -> tuple[Article, list[Chunk]] | None:
@@ -210,9 +220,8 @@ class MilvusStore:
         if rec is None:
             return None
         article = article_from_record(rec)
-        rows = self.client.query(self.passages, filter=_eq(article_id), limit=LIMIT,
-                                 output_fields=["chunk_id", "seq", "paragraph", "start", "end", "section", "sentences",
-                                                "text"])
+        rows = self.rows(self.passages, _eq(article_id),
+                         ["chunk_id", "seq", "paragraph", "start", "end", "section", "sentences", "text"])
         chunks = [Chunk.from_record({"id": r["chunk_id"], "text": r["text"], "paragraph": r["paragraph"],
                                      "start": r["start"], "end": r["end"], "section": r["section"],
                                      "sentences": json.loads(r["sentences"])}, doc=article.text)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -30,9 +32,22 @@ def add_serve_parser(sub: Any, common: Callable[..., None]) -> None:
     p.add_argument("--max-ongoing-requests", type=int, default=4, help="requests a replica takes at once (default: 4)")
     p.add_argument("--threads", type=int, help="torch threads per replica (default: cores / replicas, at least 1)")
     p.add_argument("--host", default="127.0.0.1", help="HTTP interface (default: 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="HTTP port (default: 8000)")
+    p.add_argument("--port", type=int, default=8000, help="HTTP port (default: 8000; 0: a free one)")
     p.add_argument("--address", help="a running Ray cluster to join (env: RAY_ADDRESS; default: start a local Ray)")
     common(p, article=False)
+
+
+def free_port() -> int:
+    """A free port below the ephemeral range (and above Ray's worker ports, 10002-19999): Ray's own
+    processes take ephemeral ports while they start, so an ephemeral one picked first was taken."""
+    for port in random.sample(range(20000, 32000), 200):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 20000-32000")
 
 
 def deployment_options(replicas: int, min_replicas: int | None, max_replicas: int | None, target: float,
@@ -93,6 +108,7 @@ def stop() -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     config = {"index_dir": args.index_dir, "model": args.model, "store": args.store}
+    args.port = args.port or free_port()
     start(config, replicas=args.replicas, host=args.host, port=args.port, address=args.address,
           min_replicas=args.min_replicas, max_replicas=args.max_replicas, target=args.target_ongoing_requests,
           max_ongoing=args.max_ongoing_requests, threads=args.threads)
