@@ -155,13 +155,14 @@ def case_tiny_model(workdir: str, rounds: int = 2) -> dict[str, Any]:
 
 
 def _cases() -> dict[str, Callable[..., dict[str, Any]]]:
-    from . import peer, scale
+    from . import milvus_scale, peer, scale
 
     return {"build_article": case_build_article, "build_corpus": case_build_corpus, "warm": case_warm,
             "tiny_model": case_tiny_model, "peer": peer.case_peer, "peer_corpus": peer.case_peer_corpus,
             "scale_build": scale.case_scale_build,
             "scale_query": scale.case_scale_query,
-            "scale_assistant": scale.case_scale_assistant, "optimisations": scale.case_optimisations}
+            "scale_assistant": scale.case_scale_assistant, "optimisations": scale.case_optimisations,
+            "milvus_build": milvus_scale.case_milvus_build, "milvus_query": milvus_scale.case_milvus_query}
 
 
 def main(argv: list[str]) -> None:
