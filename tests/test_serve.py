@@ -11,6 +11,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -142,3 +143,20 @@ def test_the_web_chat_answers_through_the_backend(server: str, tmp_path: Any) ->
     *_, (_box, _messages, _article, turns) = list(chat.respond(FIGURE_Q, [], 4, "hybrid", None))
     answer = turns[-1]["answer"]
     assert answer["answered"] and "261" in answer["short_answer"] and answer["citations"]
+
+
+def test_the_cluster_config_is_a_serve_config_that_builds() -> None:
+    import yaml
+    from ray.serve import Application
+    from ray.serve.schema import ServeDeploySchema
+
+    from assistant.serve.app import app_builder
+
+    root = Path(__file__).resolve().parents[1]
+    config = ServeDeploySchema.model_validate(yaml.safe_load((root / "deploy" / "serve_config.yaml").read_text()))
+    (app,) = config.applications
+    assert app.import_path == "assistant.serve.app:app_builder"
+    assert isinstance(app_builder(app.args), Application)
+    assert app.deployments[0].name == "assistant"  # the deployment's name, so its settings apply
+    with pytest.raises(ValueError, match="unknown args"):
+        app_builder({"stor": "milvus:x.db"})

@@ -167,3 +167,13 @@ class AnswerReplica:
         entry = await asyncio.to_thread(add, article, bool(body.get("replace"))) if isinstance(
             self.library, MilvusLibrary) else await asyncio.to_thread(add, article)
         return JSONResponse({**entry.to_dict(), "replica": self.replica})
+
+
+def app_builder(args: dict[str, Any]) -> Any:
+    """The Serve application for a config file (`deploy/serve_config.yaml`, `serve deploy`):
+    `args` as `AnswerReplica`'s config (index_dir, model, store, threads); replicas, autoscaling
+    and CPUs come from the file's `deployments` section."""
+    unknown = sorted(set(args) - {"index_dir", "model", "store", "threads"})
+    if unknown:
+        raise ValueError(f"unknown args {unknown}: the assistant takes index_dir, model, store, threads")
+    return AnswerReplica.bind(dict(args))  # type: ignore[attr-defined]
