@@ -220,8 +220,12 @@ class MilvusStore:
         if rec is None:
             return None
         article = article_from_record(rec)
-        rows = self.rows(self.passages, _eq(article_id),
-                         ["chunk_id", "seq", "paragraph", "start", "end", "section", "sentences", "text"])
+        fields = ["chunk_id", "seq", "paragraph", "start", "end", "section", "sentences", "text"]
+        expected = int(rec.get("passages") or 0)
+        # one query when the record says how many rows there are (an iterator pages through the
+        # whole collection's order: seconds on a large library); the iterator past Milvus's window
+        rows = (self.client.query(self.passages, filter=_eq(article_id), output_fields=fields, limit=expected)
+                if 0 < expected <= LIMIT else self.rows(self.passages, _eq(article_id), fields))
         chunks = [Chunk.from_record({"id": r["chunk_id"], "text": r["text"], "paragraph": r["paragraph"],
                                      "start": r["start"], "end": r["end"], "section": r["section"],
                                      "sentences": json.loads(r["sentences"])}, doc=article.text)
