@@ -62,8 +62,6 @@ __all__ = [
     "Paragraph",
     "Passage",
     "QuestionError",
-    "RemoteAssistant",
-    "RemoteLibrary",
     "Sentence",
     "SentenceTransformerEmbeddings",
     "SourceError",
@@ -74,12 +72,3 @@ __all__ = [
     "state_dir",
 ]
 
-
-def __getattr__(name: str) -> object:
-    """`RemoteAssistant` and `RemoteLibrary` (`assistant.remote`, a client of `assistant serve`)
-    load on first use: most programs never talk to a backend."""
-    if name in {"RemoteAssistant", "RemoteLibrary"}:
-        from assistant import remote
-
-        return getattr(remote, name)
-    raise AttributeError(f"module 'assistant' has no attribute {name!r}")

@@ -261,7 +261,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     backend = args.backend or os.environ.get("ASSISTANT_BACKEND")
     library = None
     if backend:
-        from assistant.remote import RemoteAssistant, RemoteLibrary
+        from assistant.serve.remote import RemoteAssistant, RemoteLibrary
 
         bot: Any = RemoteAssistant(backend, args.article_id)
         library = RemoteLibrary(bot.backend)

@@ -80,7 +80,7 @@ def test_autoscaling_options_pass_through() -> None:
 
 
 def test_remote_assistant_answers_with_verbatim_citations(server: str) -> None:
-    from assistant.remote import RemoteAssistant
+    from assistant.serve.remote import RemoteAssistant
 
     bot = RemoteAssistant(server)
     assert bot.article.title and bot.info()["chunks"] > 5
@@ -95,7 +95,7 @@ def test_remote_assistant_answers_with_verbatim_citations(server: str) -> None:
 def test_remote_library_adds_an_article_and_answers_from_it(server: str, small_article_path: Any) -> None:
     from assistant.errors import SourceError
     from assistant.ingest.sources import read_source
-    from assistant.remote import RemoteLibrary
+    from assistant.serve.remote import RemoteLibrary
 
     library = RemoteLibrary(server)
     article = read_source(small_article_path)
@@ -125,7 +125,7 @@ def test_records_from_the_network_are_checked(server: str) -> None:
 
 def test_an_unreachable_backend_is_a_clear_error() -> None:
     from assistant.errors import ModelUnavailableError
-    from assistant.remote import RemoteAssistant
+    from assistant.serve.remote import RemoteAssistant
 
     with pytest.raises(ModelUnavailableError, match="http"):
         RemoteAssistant("ftp://example.org")
@@ -134,7 +134,7 @@ def test_an_unreachable_backend_is_a_clear_error() -> None:
 
 
 def test_the_web_chat_answers_through_the_backend(server: str, tmp_path: Any) -> None:
-    from assistant.remote import RemoteAssistant, RemoteLibrary
+    from assistant.serve.remote import RemoteAssistant, RemoteLibrary
     from ui.chat import ChatHandlers
     from ui.feedback import FeedbackLog
 

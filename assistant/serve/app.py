@@ -13,7 +13,7 @@ and restarts a replica that dies; autoscaling settings pass through. Requests:
     GET /article?article_id=ID   {"article": its record (text, title, paragraphs, sentences), "info"}
     POST /articles {"article": a record, "replace": bool?}   the library entry (article_id, title, ...)
 
-`/article` and `/articles` are what `assistant chat --backend` (`assistant.remote`) uses: the
+`/article` and `/articles` are what `assistant chat --backend` (`assistant.serve.remote`) uses: the
 page shows the text the replicas answer from, and a user's own article goes to the library.
 
 Nothing raises to Serve (which would answer 500): every `AssistantError` is a 4xx/503 with

@@ -6,7 +6,7 @@ page in front of the replicas; `RemoteLibrary` adds a user's article to the repl
 library (`POST /articles`) and opens it. The article's text comes from the backend
 (`GET /article`), so highlighted citations point into the text the replicas answered from.
 
->>> from assistant import RemoteAssistant
+>>> from assistant.serve.remote import RemoteAssistant
 >>> bot = RemoteAssistant("http://127.0.0.1:8000")                    # doctest: +SKIP
 >>> bot.ask("Ai là tác giả bài viết?").citations[0].text             # doctest: +SKIP
 
