@@ -27,6 +27,7 @@ from assistant.answer.extractive import ExtractiveAnswerer
 from assistant.answer.followup import previous_quotes, with_topic
 from assistant.answer.messages import MESSAGES
 from assistant.answer.question import MAX_QUESTION_CHARS, analyse, check_question
+from assistant.answer.quote import shorten
 from assistant.answer.reader import Reader
 from assistant.answer.reading import ReaderAnswerer
 from assistant.answer.translate import to_vietnamese
@@ -261,6 +262,9 @@ class Assistant:
         else:
             answer = self._read(query, vi_query, passages, "en" if english else "vi", rules_first=kind == "auto",
                                 quotes=previous_quotes(history))
+        if not use_llm:  # the smallest quotes that prove it (`assistant/answer/quote.py`)
+            answer = shorten(locate_short_answer(answer), self.articles[passages[0].article if passages else 0],
+                             vi_query)
         if use_llm:
             try:
                 for item in self.llm.stream(query, passages):  # type: ignore[union-attr]

@@ -17,7 +17,8 @@ and `reader+veto` / `rules+reader+veto`, where the reader may not answer a quest
 names a figure or a person the article never mentions (`ExtractiveAnswerer.unsupported`).
 F1 in the combined policies scores the reader's span where it leads a rules' answer with no
 short answer of its own (`ReaderAnswerer.refine`).
-A set's score is the mean of answer-contains-gold on answerable questions and abstention
+A set's score is the mean of answer-contains-gold (counted only where the quotes hold at
+most 60 syllables, `evaluate.testset.short_enough`) on answerable questions and abstention
 on unanswerable ones (contains alone where a set has none); the objective is the mean over
 sets. The choice is made among the veto-keeping policies (answers about people or figures
 the article never names are the failure users notice most; the others are printed for
@@ -52,10 +53,11 @@ POLICIES = ("reader", "reader+veto", "rules", "rules+reader", "rules+reader+veto
 def record(out: Path, limit: int = 0) -> None:
     import assistant.answer.reading as reading
     from assistant import Assistant
+    from assistant.answer.quote import QUOTE_SYLLABLES
     from assistant.answer.reader import Reader
     from assistant.evaluate.squad import bundled_sets, load_squad
     from assistant.evaluate.squad_eval import _assistant
-    from assistant.evaluate.testset import contains_gold, f1_score, load_testset
+    from assistant.evaluate.testset import contains_gold, f1_score, load_testset, short_enough
     from assistant.paths import bundled_testset
     from assistant.search.resolve import resolve_embedder
 
@@ -69,7 +71,7 @@ def record(out: Path, limit: int = 0) -> None:
         read = bot.ask(question, answerer="reader")
         quoted = " ".join(c.text for c in read.citations)
         return {"rules_answered": rules.answered, "rules_text": rules.text, "rules_short": rules.short_answer or "",
-                "rules_support": rules.confidence,
+                "rules_support": rules.confidence, "rules_quote": " ".join(c.text for c in rules.citations),
                 "reader_answered": read.answered, "reader_text": read.text, "reader_short": read.short_answer or "",
                 "reader_quote": quoted, "margin": read.confidence, "reader_meta": read.answerer != "reader"}
 
@@ -80,8 +82,9 @@ def record(out: Path, limit: int = 0) -> None:
         def write(row: dict[str, Any]) -> None:
             golds = row["gold"]
             if row["answerable"]:
-                for who in ("rules", "reader"):
-                    row[f"{who}_contains"] = contains_gold(row[f"{who}_text"], golds)
+                for who in ("rules", "reader"):  # a quote past 60 syllables does not count
+                    fits = short_enough(row[f"{who}_quote"], golds, QUOTE_SYLLABLES)
+                    row[f"{who}_contains"] = contains_gold(row[f"{who}_text"], golds) if fits else 0.0
                     row[f"{who}_f1"] = f1_score(row[f"{who}_short"] or row[f"{who}_text"], golds)
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
             fh.flush()

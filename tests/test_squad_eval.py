@@ -179,23 +179,24 @@ def test_eval_squad_unknown_floor_metric_is_not_silently_passed(capsys: pytest.C
 
 # --- the quality floor CI runs ---------------------------------------------------------------
 
-# Measured once (2 cores, 18 s), with exactly the command CI runs:
+# Measured (2 cores, 18 s idle), with exactly the command CI runs, 2026-12-07 (quotes cut to
+# 60 syllables, and "contains" counted only within that bar):
 #   assistant eval --squad bundled --split heldout --limit 40 --out /tmp/floor -q
 #                     f1      em      contains  false_refusal  abstention  hit@1   hit@3
 #   news_qa_dev     0.722   0.722   0.722     0.278          0.727       1.000   1.000   (n=18 answerable, 22 not)
-#   uit_train_reg   0.464   0.149   0.766     0.000          -           0.957   1.000   (n=47)
-#   uit_train_wiki  0.449   0.217   0.783     0.065          -           0.935   1.000   (n=46)
+#   uit_train_reg   0.476   0.149   0.745     0.000          -           0.957   1.000   (n=47)
+#   uit_train_wiki  0.447   0.217   0.717     0.065          -           0.935   1.000   (n=46)
 # F1 scores the short answer, or the quoted text when an answer has none.
 # A bare METRIC=VALUE applies to every set/split of the summary, so the CLI floors sit about
 # 0.05 below the lowest set (the false_refusal ceiling 0.05 above the highest); PER_SET then
 # holds each set to about 0.05 below its own value (0.1 for news_qa_dev's 18 and 22
 # questions, where one question moves a mean by 0.05).
-FLOOR = ["--fail-under", "contains=0.67", "--fail-under", "hit@1=0.88", "--fail-under", "hit@3=0.95",
+FLOOR = ["--fail-under", "contains=0.66", "--fail-under", "hit@1=0.88", "--fail-under", "hit@3=0.95",
          "--fail-under", "f1=0.40", "--fail-under", "heldout:abstention=0.60", "--fail-over", "false_refusal=0.33"]
 PER_SET = {
     "news_qa_dev/heldout": {"contains": 0.62, "f1": 0.62, "abstention": 0.62, "hit@3": 0.9},
-    "uit_train_reg/heldout": {"f1": 0.41, "contains": 0.71, "hit@1": 0.9, "hit@3": 0.95},
-    "uit_train_wiki/heldout": {"f1": 0.40, "contains": 0.73, "hit@1": 0.88, "hit@3": 0.95},
+    "uit_train_reg/heldout": {"f1": 0.42, "contains": 0.69, "hit@1": 0.9, "hit@3": 0.95},
+    "uit_train_wiki/heldout": {"f1": 0.40, "contains": 0.67, "hit@1": 0.88, "hit@3": 0.95},
 }
 PER_SET_CEILING = {"news_qa_dev/heldout": 0.38, "uit_train_reg/heldout": 0.05, "uit_train_wiki/heldout": 0.12}
 

@@ -18,13 +18,12 @@ from the article's metadata lines by the rules in `extractive.py`.
 
 from __future__ import annotations
 
-import re
-from bisect import bisect_right
 from dataclasses import replace
 
 from assistant.answer.contract import Answer, Citation, chunk_of_span
 from assistant.answer.evidence import trim_span
 from assistant.answer.messages import MESSAGES
+from assistant.answer.quote import quote_around
 from assistant.answer.reader import Reader, Span
 from assistant.ingest.article import Article
 from assistant.search.retrieval import Passage
@@ -37,11 +36,6 @@ READER_THRESHOLD = 1.5
 # with the threshold above; -inf: the reader never overrules them).
 RULES_CHECK = -10.0
 MAX_QUOTE_SYLLABLES = 45
-_CLAUSE_END = re.compile(r"[,;:–—]\s|\s[-–—]\s")
-
-
-def syllables(text: str) -> int:
-    return len(re.findall(r"\w+", text))
 
 
 class ReaderAnswerer:
@@ -57,7 +51,6 @@ class ReaderAnswerer:
         self.reader = reader
         self.threshold = READER_THRESHOLD if threshold is None else threshold
         self.check = RULES_CHECK if check is None else check
-        self._sentence_starts = [s.start for s in article.sentences]
 
     def best(self, question: str, passages: list[Passage]) -> tuple[Span, Passage] | None:
         """The reader's best span over `passages` (article offsets), or None when none is readable."""
@@ -109,30 +102,4 @@ class ReaderAnswerer:
 
     def quote_span(self, start: int, end: int) -> tuple[int, int]:
         """The sentence holding [start, end), or the clauses around it in a long sentence."""
-        sentences = self.article.sentences
-        i = max(0, bisect_right(self._sentence_starts, start) - 1)
-        j = i
-        while j + 1 < len(sentences) and sentences[j].end < end:  # a span across sentences
-            j += 1
-        lo, hi = sentences[i].start, max(sentences[j].end, end)
-        text = self.article.text
-        if syllables(text[lo:hi]) > MAX_QUOTE_SYLLABLES:
-            lo, hi = self._clauses(lo, hi, start, end)
-        return trim_span(text, min(lo, start), max(hi, end))
-
-    def _clauses(self, lo: int, hi: int, start: int, end: int) -> tuple[int, int]:
-        """Grow from the span's own clause to its neighbours while the quote stays short."""
-        text = self.article.text
-        cuts = [lo] + [m.end() for m in _CLAUSE_END.finditer(text, lo, hi)] + [hi]
-        a = max(c for c in cuts if c <= start)
-        b = min(c for c in cuts if c >= end)
-        while True:
-            grown = False
-            before = [c for c in cuts if c < a]
-            after = [c for c in cuts if c > b]
-            if after and syllables(text[a : after[0]]) <= MAX_QUOTE_SYLLABLES:
-                b, grown = after[0], True
-            if before and syllables(text[before[-1] : b]) <= MAX_QUOTE_SYLLABLES:
-                a, grown = before[-1], True
-            if not grown:
-                return a, b
+        return quote_around(self.article, start, end, MAX_QUOTE_SYLLABLES)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from assistant.answer.quote import QUOTE_SYLLABLES
 from assistant.evaluate.testset import (
     TestCase,
     bootstrap_ci,
@@ -29,11 +30,10 @@ from assistant.evaluate.testset import (
     percentile,
     recall_at,
     relevance,
+    short_enough,
 )
-from assistant.ingest.text import syllables
 
 DEFAULT_KS = (1, 3, 5, 10)
-QUOTE_SYLLABLES = 60  # issue 12's bar for an answer's quote ("Quotes ≤ 60 syllables")
 LOWER_IS_BETTER = {"false_refusal", "answer_chars"}
 
 
@@ -92,11 +92,13 @@ def run_case(bot: Any, case: TestCase, ks: Sequence[int], mode: str, answerer: s
         short = answer.short_answer or quoted
         m["em"] = exact_match(short, case.answers) if answer.answered else 0.0
         m["f1"] = f1_score(short, case.answers) if answer.answered else 0.0
+        fits = short_enough(quoted, case.answers, QUOTE_SYLLABLES)  # a quote past the bar does not count
         m["contains"] = (
-            contains_gold(quoted + " " + (answer.short_answer or ""), case.answers) if answer.answered else 0.0
+            contains_gold(quoted + " " + (answer.short_answer or ""), case.answers)
+            if answer.answered and fits else 0.0
         )
         m["answer_chars"] = float(len(quoted)) if answer.answered else None
-        m["quote_short"] = float(len(syllables(quoted)) <= QUOTE_SYLLABLES) if answer.answered else None
+        m["quote_short"] = float(fits) if answer.answered else None
         m["correct"] = float(answer.answered and m["contains"] == 1.0)
         m["false_refusal"] = float(not answer.answered)
         cites = [(c.start, c.end) for c in answer.citations if c.article == spans[0]]

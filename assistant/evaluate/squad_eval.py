@@ -3,7 +3,8 @@
 Each context becomes its own article and index (or, with `pooled=True`, one index over
 every context of the set, so retrieval has to find the right one); every question is
 asked through `Assistant.ask`. Per question: SQuAD EM / F1 of `short_answer`, whether the
-answer text contains a gold answer, refusals, and Hit@k (a retrieved passage holds a gold
+answer text contains a gold answer (counted only when its quotes hold at most 60 syllables,
+or no more than the gold), refusals, and Hit@k (a retrieved passage holds a gold
 answer). `summarize` aggregates them per set and split with bootstrap intervals.
 The embedder is loaded once and shared by every per-context index.
 """
@@ -15,11 +16,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from assistant.answer.quote import QUOTE_SYLLABLES
 from assistant.evaluate.squad import SquadContext, bundled_sets, load_squad
-from assistant.evaluate.testset import bootstrap_ci, contains_gold, exact_match, f1_score
+from assistant.evaluate.testset import bootstrap_ci, contains_gold, exact_match, f1_score, short_enough
 
 KS = (1, 3)
-METRICS = ("f1", "em", "contains", "false_refusal", "abstention", *(f"hit@{k}" for k in KS))
+METRICS = ("f1", "em", "contains", "quote_short", "false_refusal", "abstention", *(f"hit@{k}" for k in KS))
 
 
 def _assistant(contexts: Sequence[SquadContext], embedder: Any, reader: Any, directory: Path) -> Any:
@@ -47,7 +49,11 @@ def _record(bot: Any, ctx: SquadContext, q: Any, article: int, answerer: str | N
         said = answer.answered
         rec["em"] = exact_match(rec["short"], golds) if said else 0.0
         rec["f1"] = f1_score(rec["short"], golds) if said else 0.0
-        rec["contains"] = contains_gold(answer.text, golds) if said else 0.0
+        quoted = " ".join(c.text for c in answer.citations)
+        fits = short_enough(quoted, golds, QUOTE_SYLLABLES)  # a quote past the bar does not count
+        rec["contains"] = contains_gold(answer.text, golds) if said and fits else 0.0
+        if said:
+            rec["quote_short"] = float(fits)
         rec["false_refusal"] = float(not said)
         ranked = [p for p in answer.passages]
         for k in KS:
@@ -114,7 +120,7 @@ def summarize(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def print_table(summary: dict[str, Any]) -> None:
-    cols = ("f1", "em", "contains", "false_refusal", "abstention", "hit@1", "hit@3")
+    cols = ("f1", "em", "contains", "quote_short", "false_refusal", "abstention", "hit@1", "hit@3")
     print(f"{'set/split':32} " + " ".join(f"{c:>14}" for c in cols))
     for key, metrics in summary.items():
         cells = [f"{metrics[c]['mean']:.3f} (n={metrics[c]['n']})" if c in metrics else "–" for c in cols]

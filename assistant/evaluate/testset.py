@@ -159,6 +159,13 @@ def contains_gold(text: str, golds: Sequence[str]) -> float:
     return float(any(" " + " ".join(normalize_answer(g)) + " " in hay for g in golds if normalize_answer(g)))
 
 
+def short_enough(quoted: str, golds: Sequence[str], limit: int = 60) -> bool:
+    """Whether an answer's quotes are short enough to count: at most `limit` syllables, or no
+    longer than the shortest gold answer (a long list cannot be quoted in fewer)."""
+    n = len(normalize_answer(quoted))
+    return n <= limit or n <= min((len(normalize_answer(g)) for g in golds), default=0)
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     if not values:
         return 0.0
