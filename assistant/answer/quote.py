@@ -99,9 +99,10 @@ def best_window(text: str, lo: int, hi: int, question: str, budget: int) -> tupl
 
 def _best_run(text: str, starts: list[int], ends: list[int], question: str, budget: int) -> tuple[int, int]:
     """The [start, end) from `starts` x `ends` within `budget` syllables holding most distinct
-    question syllables, then the most syllables, then the earliest."""
+    question syllables, then the earliest (a Vietnamese sentence names who acts first), then
+    the most syllables."""
     wanted = set(fold(" ".join(syllables(question))).split())
-    best: tuple[int, int, int, int] | None = None
+    best: tuple[int, int, int, int, int] | None = None
     for a in starts:
         for b in ends:
             if b <= a:
@@ -110,10 +111,10 @@ def _best_run(text: str, starts: list[int], ends: list[int], question: str, budg
             if n > budget:
                 break
             have = len(wanted & set(fold(" ".join(syllables(text[a:b]))).split()))
-            if best is None or (have, n) > (best[0], best[1]):
-                best = (have, n, a, b)
+            if best is None or (have, -a, n) > best[:3]:
+                best = (have, -a, n, a, b)
     assert best is not None, "the caller checks that one run fits"
-    return best[2], best[3]
+    return best[3], best[4]
 
 
 def shorten(answer: Answer, article: Article, question: str, budget: int = QUOTE_SYLLABLES) -> Answer:
