@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 # (or install any torch you like into .venv first: a satisfied requirement is kept).
 TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
-EXTRAS ?= test,scale
+EXTRAS ?= test,scale,onnx
 # The tested versions of every dependency (CPython 3.11, Linux x86-64; torch apart): `make lock`
 # writes it again. LOCK= installs from pyproject.toml's ranges instead.
 LOCK ?= requirements.lock
@@ -35,7 +35,7 @@ LOCK_ARGS ?= $(if $(TORCH_INDEX),--extra-index-url=$(TORCH_INDEX),$(if $(wildcar
 lock: install
 	$(PY) -m pip install --quiet "uv>=0.9"
 	echo "$(TORCH_SPEC)+cpu" > $(VENV)/torch-override.txt
-	$(VENV)/bin/uv pip compile pyproject.toml --extra test --extra scale --python-version 3.11 --quiet \
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test --extra scale --extra onnx --python-version 3.11 --quiet \
 		--override $(VENV)/torch-override.txt --no-emit-package torch --index-strategy unsafe-best-match \
 		$(LOCK_ARGS) --custom-compile-command "make lock" -o requirements.lock
 

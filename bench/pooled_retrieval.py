@@ -1,6 +1,7 @@
 """Retrieval pooled over a QA set's contexts, FAISS against Milvus Lite, same model.
 
     .venv/bin/python -m bench.pooled_retrieval            # bundled model, the three QA sets
+    .venv/bin/python -m bench.pooled_retrieval --sets uit_train_reg,uit_train_wiki
 
 Every context of a set (all splits) becomes one article of one library: a FAISS index
 (`build_index`, as `assistant build a.txt b.txt …`) and a Milvus Lite library (each context
@@ -84,16 +85,27 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default=None, help="embedder (default: the bundled multilingual-e5-small)")
+    ap.add_argument("--sets", default=None, help="comma-separated set names (default: all three)")
     ap.add_argument("--out", type=Path, default=ROOT / "artifacts" / "bench" / "pooled_retrieval.json")
     args = ap.parse_args()
     embedder = resolve_embedder(args.model)
-    results: dict[str, Any] = {"machine": machine(), "embedder": embedder.info.describe(), "sets": {}}
-    for name, path in bundled_sets().items():
-        with tempfile.TemporaryDirectory(prefix="pooled-") as tmp:
-            results["sets"][name] = measure(name, path, embedder, Path(tmp))
+    sets = bundled_sets()
+    chosen = args.sets.split(",") if args.sets else list(sets)
+    unknown = sorted(set(chosen) - set(sets))
+    if unknown:
+        ap.error(f"unknown set(s) {', '.join(unknown)}; known: {', '.join(sets)}")
+    # A set measured earlier into the same file is kept: each set is written when it is done.
+    try:
+        results: dict[str, Any] = json.loads(args.out.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        results = {"sets": {}}
+    results.update(machine=machine(), embedder=embedder.info.describe())
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
-    print(f"wrote {args.out}")
+    for name in chosen:
+        with tempfile.TemporaryDirectory(prefix="pooled-") as tmp:
+            results["sets"][name] = measure(name, sets[name], embedder, Path(tmp))
+        args.out.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+        print(f"wrote {args.out}", flush=True)
 
 
 if __name__ == "__main__":

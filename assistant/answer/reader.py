@@ -5,7 +5,8 @@ An extractive reading-comprehension model on the bundled multilingual-e5-small e
 (the start and end scores of `<s>`, as in SQuAD 2.0 readers). The fine-tuned part is a
 LoRA adapter plus the span head, shipped in `assistant/reader_weights/` (a few MB) and
 checked by sha256 before use; `bench/train_reader.py` rebuilds it from `index/qa/`.
-At load the adapter is merged into the encoder, so reading costs one plain forward pass.
+At load the adapter is merged into the encoder, so reading costs one plain forward pass,
+run by ONNX Runtime on the merged model's export (`runtime.py`; PyTorch where it cannot).
 
 Passages are read together in one batch, each in windows of at most `max_length`
 tokens (longer ones overlap by `stride`), padded only to the longest window of the batch.
@@ -19,14 +20,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import sys
 import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant.answer.runtime import Forward, TorchForward, chosen_runtime, onnx_forward
 from assistant.errors import ModelUnavailableError
 from assistant.ingest.text import canonical_tones
+
+log = logging.getLogger(__name__)
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "reader_weights"
 MAX_LENGTH = 384
@@ -107,37 +113,59 @@ class Reader:
     """
 
     def __init__(self, weights_dir: str | Path = WEIGHTS_DIR, *, max_length: int = MAX_LENGTH,
-                 stride: int = STRIDE, threads: int | None = None):
+                 stride: int = STRIDE, threads: int | None = None, runtime: str | None = None):
         if max_length < 64:
             raise ValueError(f"max_length must be >= 64, got {max_length}")
         self.weights_dir = Path(weights_dir)
         self.max_length = max_length
         self.stride = stride
         self.threads = threads
+        self.runtime = chosen_runtime(runtime)  # asked for; `used` says what runs once loaded
+        self.used: str | None = None
         self._lock = threading.Lock()
-        self._loaded: tuple[Any, Any] | None = None
+        self._loaded: tuple[Forward, Any] | None = None
         self.manifest: dict[str, Any] = {}
 
-    def _load(self) -> tuple[Any, Any]:
+    def _load(self) -> tuple[Forward, Any]:
         if self._loaded is None:
             self.manifest = check_weights(self.weights_dir)
-            from assistant.search.model import ensure_model_dir
+            from assistant.search.model import ensure_model_dir, load_tokenizer
 
             base_dir = ensure_model_dir()
-            try:
-                from peft import PeftModel
-                from transformers import XLMRobertaForQuestionAnswering
-            except ImportError as err:  # pragma: no cover - depends on the environment
-                raise ModelUnavailableError(
-                    f"the reader needs transformers and peft: pip install peft ({err})") from err
-            from assistant.search.model import load_tokenizer, quiet_transformers
-
-            quiet_transformers()  # qa_outputs "missing" from the base: it comes with the adapter
-            base = XLMRobertaForQuestionAnswering.from_pretrained(str(base_dir))
-            model = PeftModel.from_pretrained(base, str(self.weights_dir / "adapter")).merge_and_unload().eval()
             tokenizer = load_tokenizer(base_dir)  # the embedder's: loaded once
-            self._loaded = (model, tokenizer)
+            forward: Forward | None = None
+            if self.runtime == "onnx":
+                key = hashlib.sha256((self.weights_dir / "manifest.json").read_bytes()).hexdigest()
+                try:
+                    forward = onnx_forward(key, lambda: self._merged_model(base_dir), self._threads())
+                except Exception as err:  # noqa: BLE001 - any failure of the faster path: the torch one
+                    log.warning("the span reader runs on PyTorch (slower): ONNX Runtime cannot run it (%s: %s); "
+                                "pip install onnxruntime onnx, or set ASSISTANT_READER_RUNTIME=torch to silence this",
+                                type(err).__name__, err)
+            self.used = "onnx" if forward is not None else "torch"
+            self._loaded = (forward or TorchForward(self._merged_model(base_dir)), tokenizer)
         return self._loaded
+
+    def _merged_model(self, base_dir: Path) -> Any:
+        """The encoder with the adapter merged in (PyTorch)."""
+        try:
+            from peft import PeftModel
+            from transformers import XLMRobertaForQuestionAnswering
+        except ImportError as err:  # pragma: no cover - depends on the environment
+            raise ModelUnavailableError(
+                f"the reader needs transformers and peft: pip install peft ({err})") from err
+        from assistant.search.model import quiet_transformers
+
+        quiet_transformers()  # qa_outputs "missing" from the base: it comes with the adapter
+        base = XLMRobertaForQuestionAnswering.from_pretrained(str(base_dir))
+        return PeftModel.from_pretrained(base, str(self.weights_dir / "adapter")).merge_and_unload().eval()
+
+    def _threads(self) -> int | None:
+        """ONNX Runtime's threads: as asked, else as many as torch uses (`assistant serve` sets those per replica)."""
+        if self.threads:
+            return self.threads
+        torch = sys.modules.get("torch")
+        return int(torch.get_num_threads()) if torch is not None else None
 
     def warm_up(self) -> None:
         with self._lock:
@@ -147,20 +175,16 @@ class Reader:
         """The `top` best spans over all passages, best first (empty when nothing is readable)."""
         if not passages or not any(p.strip() for p in passages):
             return []
-        import torch
-
         from assistant.search.model import TOKENIZER_LOCK
 
         with self._lock:
-            model, tokenizer = self._load()
+            forward, tokenizer = self._load()
             with TOKENIZER_LOCK:
                 enc = encode_pairs(tokenizer, [plain_question(question)] * len(passages), passages,
                                    self.max_length, self.stride)
                 batch = tokenizer.pad({"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]},
-                                      return_tensors="pt")
-            with torch.inference_mode():
-                out = model(**batch)
-            starts, ends = out.start_logits.float().numpy(), out.end_logits.float().numpy()
+                                      return_tensors="np")
+            starts, ends = forward(batch["input_ids"], batch["attention_mask"])
         spans: list[Span] = []
         for w, owner in enumerate(enc["overflow_to_sample_mapping"]):
             seq = enc.sequence_ids(w)

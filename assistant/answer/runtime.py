@@ -1,0 +1,170 @@
+"""The reader's forward pass: ONNX Runtime by default, PyTorch where ONNX Runtime is missing.
+
+The span reader (`reader.py`: the LoRA adapter merged into the bundled e5-small) is exported
+once to ONNX (`torch.onnx.export`, the TorchScript exporter, opset 18) from its input
+embeddings, and run by ONNX Runtime's CPU provider. The word-embedding matrix (250,002 x 384,
+four fifths of the weights) is saved beside it as a NumPy file and memory-mapped: a question
+touches only its tokens' rows, so the reader adds about 100 MB to the process, not 500 MB,
+and its session opens in well under a second. ONNX Runtime, whose fused attention and matmul kernels read a batch of windows in
+about half PyTorch's time on 2 cores with the same logits to 1e-5, so the same spans and the
+same answer-or-abstain decisions (`bench/reader_runtime.py` measures both, README
+"Performance"). The export lives beside the converted model (`model_dir()`), in a directory
+keyed by the adapter manifest's sha256: new weights get a new export, and a copy whose
+sha256 no longer matches is exported again. It is written to a temporary directory and
+renamed into place under a file lock, like the converted model.
+
+`ASSISTANT_READER_RUNTIME=torch` (or `Reader(runtime="torch")`) keeps PyTorch. Where ONNX
+Runtime is not installed or the export fails, the reader says so in the log and runs on
+PyTorch: slower, never without an answer.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.errors import ModelUnavailableError
+
+RUNTIMES = ("onnx", "torch")
+ENV = "ASSISTANT_READER_RUNTIME"
+FORMAT = 2  # bump when the export changes (inputs, opset): old exports are redone
+FILE = "reader.onnx"
+EMBEDDINGS = "word_embeddings.npy"
+OPSET = 18
+Forward = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def chosen_runtime(runtime: str | None = None) -> str:
+    """`runtime`, else `$ASSISTANT_READER_RUNTIME`, else "onnx"; anything else is an error."""
+    value = (runtime or os.environ.get(ENV) or "onnx").strip().lower()
+    if value not in RUNTIMES:
+        raise ValueError(f"the reader runtime must be one of {', '.join(RUNTIMES)}, got {value!r}"
+                         f"{'' if runtime else f' (from {ENV})'}")
+    return value
+
+
+def export_dir(key: str) -> Path:
+    """Where the export of the weights whose manifest has sha256 `key` lives."""
+    from assistant.search.model import model_dir
+
+    return model_dir().parent / f"reader-onnx-{key[:16]}-v{FORMAT}"
+
+
+class TorchForward:
+    """Start and end logits from the PyTorch model."""
+
+    def __init__(self, model: Any):
+        self.model = model
+
+    def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        import torch
+
+        with torch.inference_mode():
+            out = self.model(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(attention_mask))
+        return out.start_logits.float().numpy(), out.end_logits.float().numpy()
+
+
+class OnnxForward:
+    """Start and end logits from an ONNX Runtime session over the exported reader: the
+    tokens' rows of the memory-mapped word embeddings in, the logits out."""
+
+    def __init__(self, directory: Path, threads: int | None = None):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # errors only: its graph-fusion notices are not the user's
+        if threads:
+            options.intra_op_num_threads = threads
+        # Its threads sleep between reads instead of spinning: spinning, they hold the cores
+        # the embedder's next query needs (measured: that query took twice as long).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.directory = directory
+        self.embeddings = np.load(directory / EMBEDDINGS, mmap_mode="r")
+        self.session = ort.InferenceSession(str(directory / FILE), options, providers=["CPUExecutionProvider"])
+
+    def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        embeds = np.ascontiguousarray(self.embeddings[input_ids], dtype=np.float32)
+        starts, ends = self.session.run(["start_logits", "end_logits"],
+                                        {"inputs_embeds": embeds, "attention_mask": attention_mask.astype(np.int64)})
+        return starts, ends
+
+
+class _FromEmbeddings:
+    """The model called on input embeddings (the exported graph; positions as for right padding)."""
+
+    def __new__(cls, model: Any) -> Any:
+        import torch
+
+        class Wrapped(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.model = model
+
+            def forward(self, inputs_embeds: Any, attention_mask: Any) -> tuple[Any, Any]:
+                out = self.model(inputs_embeds=inputs_embeds, attention_mask=attention_mask)
+                return out.start_logits, out.end_logits
+
+        return Wrapped().eval()
+
+
+def onnx_forward(key: str, load_model: Callable[[], Any], threads: int | None = None,
+                 announce: Callable[[str], None] | None = None) -> OnnxForward:
+    """The ONNX Runtime forward pass, exporting `load_model()` first when no intact export exists."""
+    import onnxruntime  # noqa: F401  (missing: the caller falls back before any export)
+    from filelock import FileLock
+
+    from assistant.search.model import intact
+
+    target = export_dir(key)
+    if not intact(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(target.parent / f".{target.name}.lock")):
+            if not intact(target):  # another process exported it meanwhile
+                if announce:
+                    announce(f"Exporting the span reader to ONNX into {target} (once).")
+                export(load_model(), target, key)
+    return OnnxForward(target, threads)
+
+
+def export(model: Any, target: Path, key: str) -> None:
+    """Write `model`'s ONNX export and its checksums to `target` (atomically)."""
+    import torch
+
+    from assistant.search.model import clear_leftovers, write_checksums
+
+    clear_leftovers(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    # Traced on a padded batch of two, so the padding path of the attention mask is the one kept.
+    ids = torch.tensor([[0, 100, 200, 2, 2, 300, 400, 2], [0, 100, 2, 2, 300, 2, 1, 1]])
+    mask = (ids != 1).long()
+    words = model.get_input_embeddings().weight.detach()
+    axes = {"inputs_embeds": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
+            "start_logits": {0: "batch", 1: "tokens"}, "end_logits": {0: "batch", 1: "tokens"}}
+    try:
+        np.save(tmp / EMBEDDINGS, words.float().numpy())
+        with warnings.catch_warnings(), torch.inference_mode():
+            warnings.simplefilter("ignore")  # the tracer's notes on shapes taken as constants
+            torch.onnx.export(_FromEmbeddings(model), (words[ids], mask), str(tmp / FILE),
+                              input_names=["inputs_embeds", "attention_mask"], output_names=["start_logits", "end_logits"],
+                              dynamic_axes=axes, opset_version=OPSET, dynamo=False)
+        write_checksums(tmp, format=FORMAT, source="assistant/answer/reader_weights", manifest_sha256=key)
+        if target.exists():
+            old = target.with_name(f".{target.name}.old-{os.getpid()}")
+            target.rename(old)
+            shutil.rmtree(old, ignore_errors=True)
+        tmp.rename(target)
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ModelUnavailableError(
+            f"cannot write the reader's ONNX export to {target.parent}: {err.strerror or err}; "
+            "free some disk space (it needs about 500 MB) or set ASSISTANT_READER_RUNTIME=torch") from err
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
