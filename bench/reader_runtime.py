@@ -71,12 +71,12 @@ def int8_reader(work: Path) -> Any:
     from assistant.answer.runtime import EMBEDDINGS, FILE, OnnxForward
 
     reader = Reader(runtime="onnx")
-    forward, tokenizer = reader._load()  # noqa: SLF001
+    forward, tokenizer = reader._load()
     source = forward.directory
     work.mkdir(parents=True, exist_ok=True)
     quantize_dynamic(source / FILE, work / FILE, weight_type=QuantType.QInt8, per_channel=True)
     (work / EMBEDDINGS).symlink_to(source / EMBEDDINGS)
-    reader._loaded = (OnnxForward(work, reader._threads()), tokenizer)  # noqa: SLF001
+    reader._loaded = (OnnxForward(work, reader._threads()), tokenizer)
     return reader
 
 
@@ -183,17 +183,20 @@ def main() -> None:
     for label, recs in got["records"].items():
         same = [a["answered"] == b["answered"] and (not a["answered"] or a["short"] == b["short"])
                 for a, b in zip(recs, base)]
-        result["variants"][label] = {"quality": summarize(recs), "same_as_torch": round(sum(same) / max(len(same), 1), 4),
+        result["variants"][label] = {"quality": summarize(recs),
+                                     "same_as_torch": round(sum(same) / max(len(same), 1), 4),
                                      "interleaved_ask_ms": got["ask_ms"][label]}
     # Latency, each variant alone in a fresh process (one runtime per process, as deployed):
     # taking turns in one process, ONNX Runtime's and torch's thread pools slow each other.
     for label in VARIANTS:
-        cmd = [sys.executable, "-m", "bench.reader_runtime", "--latency", label, "--limit", str(args.limit or LATENCY_CONTEXTS)]
+        cmd = [sys.executable, "-m", "bench.reader_runtime", "--latency", label,
+               "--limit", str(args.limit or LATENCY_CONTEXTS)]
         proc = subprocess.run(cmd, cwd=ROOT, env=bench_env(), capture_output=True, text=True, timeout=3600)
         lines = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
         result["variants"][label].update(json.loads(lines[-1][7:]) if lines else {"error": proc.stderr[-400:]})
     for label, row in result["variants"].items():
-        print(f"{label:10} same as torch {row['same_as_torch']:.3f}  ask {row.get('ask_ms')}  read {row.get('read_ms')}")
+        print(f"{label:10} same as torch {row['same_as_torch']:.3f}  ask {row.get('ask_ms')}  "
+              f"read {row.get('read_ms')}")
         for key, metrics in row["quality"].items():
             print("   ", key, {m: v["mean"] for m, v in metrics.items()})
     args.out.parent.mkdir(parents=True, exist_ok=True)

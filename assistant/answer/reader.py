@@ -138,7 +138,7 @@ class Reader:
                 key = hashlib.sha256((self.weights_dir / "manifest.json").read_bytes()).hexdigest()
                 try:
                     forward = onnx_forward(key, lambda: self._merged_model(base_dir), self._threads())
-                except Exception as err:  # noqa: BLE001 - any failure of the faster path: the torch one
+                except Exception as err:
                     log.warning("the span reader runs on PyTorch (slower): ONNX Runtime cannot run it (%s: %s); "
                                 "pip install onnxruntime onnx, or set ASSISTANT_READER_RUNTIME=torch to silence this",
                                 type(err).__name__, err)

@@ -4,14 +4,12 @@ The span reader (`reader.py`: the LoRA adapter merged into the bundled e5-small)
 once to ONNX (`torch.onnx.export`, the TorchScript exporter, opset 18) from its input
 embeddings, and run by ONNX Runtime's CPU provider. The word-embedding matrix (250,002 x 384,
 four fifths of the weights) is saved beside it as a NumPy file and memory-mapped: a question
-touches only its tokens' rows, so the reader adds about 100 MB to the process, not 500 MB,
-and its session opens in well under a second. ONNX Runtime, whose fused attention and matmul kernels read a batch of windows in
-about half PyTorch's time on 2 cores with the same logits to 1e-5, so the same spans and the
-same answer-or-abstain decisions (`bench/reader_runtime.py` measures both, README
-"Performance"). The export lives beside the converted model (`model_dir()`), in a directory
-keyed by the adapter manifest's sha256: new weights get a new export, and a copy whose
-sha256 no longer matches is exported again. It is written to a temporary directory and
-renamed into place under a file lock, like the converted model.
+touches only its tokens' rows. Its logits equal PyTorch's to 1e-5, so the answers are the
+same; on 2 cores a read takes about 0.7 of PyTorch's time (`bench/reader_runtime.py`,
+README "Performance"). The export lives beside the converted model (`model_dir()`), in a
+directory keyed by the adapter manifest's sha256: new weights get a new export, and a copy
+whose sha256 no longer matches is exported again. It is written to a temporary directory
+and renamed into place under a file lock, like the converted model.
 
 `ASSISTANT_READER_RUNTIME=torch` (or `Reader(runtime="torch")`) keeps PyTorch. Where ONNX
 Runtime is not installed or the export fails, the reader says so in the log and runs on
@@ -152,7 +150,8 @@ def export(model: Any, target: Path, key: str) -> None:
         with warnings.catch_warnings(), torch.inference_mode():
             warnings.simplefilter("ignore")  # the tracer's notes on shapes taken as constants
             torch.onnx.export(_FromEmbeddings(model), (words[ids], mask), str(tmp / FILE),
-                              input_names=["inputs_embeds", "attention_mask"], output_names=["start_logits", "end_logits"],
+                              input_names=["inputs_embeds", "attention_mask"],
+                              output_names=["start_logits", "end_logits"],
                               dynamic_axes=axes, opset_version=OPSET, dynamo=False)
         write_checksums(tmp, format=FORMAT, source="assistant/answer/reader_weights", manifest_sha256=key)
         if target.exists():
