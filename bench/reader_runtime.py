@@ -108,9 +108,11 @@ def make_variants(work: Path, embedder: Any, names: list[str]) -> tuple[dict[str
     peer = None
     if "peer" in names:
         try:
+            import langchain_classic.retrievers  # noqa: F401  (the bench extra; build_peer imports lazily)
+            import langchain_community.retrievers  # noqa: F401
+
             from bench.peer import build_peer
 
-            build_peer("Thử.", embedder)
             peer = (build_peer, Reader(runtime="torch"))
         except ImportError as err:
             print(f"peer left out: {err} (pip install -e '.[bench]')")

@@ -19,16 +19,12 @@ PyTorch: slower, never without an answer.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from assistant.errors import ModelUnavailableError
 
 RUNTIMES = ("onnx", "torch")
 ENV = "ASSISTANT_READER_RUNTIME"
@@ -94,24 +90,6 @@ class OnnxForward:
         return starts, ends
 
 
-class _FromEmbeddings:
-    """The model called on input embeddings (the exported graph; positions as for right padding)."""
-
-    def __new__(cls, model: Any) -> Any:
-        import torch
-
-        class Wrapped(torch.nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.model = model
-
-            def forward(self, inputs_embeds: Any, attention_mask: Any) -> tuple[Any, Any]:
-                out = self.model(inputs_embeds=inputs_embeds, attention_mask=attention_mask)
-                return out.start_logits, out.end_logits
-
-        return Wrapped().eval()
-
-
 def onnx_forward(key: str, load_model: Callable[[], Any], threads: int | None = None,
                  announce: Callable[[str], None] | None = None) -> OnnxForward:
     """The ONNX Runtime forward pass, exporting `load_model()` first when no intact export exists."""
@@ -133,37 +111,34 @@ def onnx_forward(key: str, load_model: Callable[[], Any], threads: int | None = 
 
 def export(model: Any, target: Path, key: str) -> None:
     """Write `model`'s ONNX export and its checksums to `target` (atomically)."""
+    from assistant.search.model import build_dir
+
+    build_dir(target, lambda tmp: _write_export(model, tmp), "set ASSISTANT_READER_RUNTIME=torch",
+              format=FORMAT, source="assistant/answer/reader_weights", manifest_sha256=key)
+
+
+def _write_export(model: Any, directory: Path) -> None:
+    """The word embeddings as NumPy and the rest as an ONNX graph from input embeddings."""
     import torch
 
-    from assistant.search.model import clear_leftovers, write_checksums
+    class FromEmbeddings(torch.nn.Module):  # the graph's inputs: embeddings, not token ids
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
 
-    clear_leftovers(target)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        def forward(self, inputs_embeds: Any, attention_mask: Any) -> tuple[Any, Any]:
+            out = self.model(inputs_embeds=inputs_embeds, attention_mask=attention_mask)
+            return out.start_logits, out.end_logits
+
     # Traced on a padded batch of two, so the padding path of the attention mask is the one kept.
     ids = torch.tensor([[0, 100, 200, 2, 2, 300, 400, 2], [0, 100, 2, 2, 300, 2, 1, 1]])
     mask = (ids != 1).long()
     words = model.get_input_embeddings().weight.detach()
     axes = {"inputs_embeds": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
             "start_logits": {0: "batch", 1: "tokens"}, "end_logits": {0: "batch", 1: "tokens"}}
-    try:
-        np.save(tmp / EMBEDDINGS, words.float().numpy())
-        with warnings.catch_warnings(), torch.inference_mode():
-            warnings.simplefilter("ignore")  # the tracer's notes on shapes taken as constants
-            torch.onnx.export(_FromEmbeddings(model), (words[ids], mask), str(tmp / FILE),
-                              input_names=["inputs_embeds", "attention_mask"],
-                              output_names=["start_logits", "end_logits"],
-                              dynamic_axes=axes, opset_version=OPSET, dynamo=False)
-        write_checksums(tmp, format=FORMAT, source="assistant/answer/reader_weights", manifest_sha256=key)
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            target.rename(old)
-            shutil.rmtree(old, ignore_errors=True)
-        tmp.rename(target)
-    except OSError as err:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise ModelUnavailableError(
-            f"cannot write the reader's ONNX export to {target.parent}: {err.strerror or err}; "
-            "free some disk space (it needs about 500 MB) or set ASSISTANT_READER_RUNTIME=torch") from err
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    np.save(directory / EMBEDDINGS, words.float().numpy())
+    with warnings.catch_warnings(), torch.inference_mode():
+        warnings.simplefilter("ignore")  # the tracer's notes on shapes taken as constants
+        torch.onnx.export(FromEmbeddings().eval(), (words[ids], mask), str(directory / FILE),
+                          input_names=["inputs_embeds", "attention_mask"], output_names=["start_logits", "end_logits"],
+                          dynamic_axes=axes, opset_version=OPSET, dynamo=False)

