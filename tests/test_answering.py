@@ -130,6 +130,9 @@ def test_question_analysis_is_accent_insensitive() -> None:
     [
         ("Who said that his Party cell had admitted 108 new members?", True),  # one question word only
         ("How many Party badges were handed out?", True),
+        ("Who said the Party cell admitted 108 new members?", True),  # one English word it knows
+        ("Which emulation movements are mentioned?", True),
+        ("Facebook va Google co bao nhieu nguoi dung?", False),  # two foreign names, not half the words
         ("Ai nói rằng chi bộ của ông đã kết nạp 108 đảng viên mới?", False),
         ("Ai noi rang chi bo cua ong da ket nap 108 dang vien moi that?", False),  # "thật" folds to "that"
         ("Do dau ma Dang bo co the ket nap duoc nhieu dang vien?", False),
@@ -139,6 +142,16 @@ def test_question_analysis_is_accent_insensitive() -> None:
 )
 def test_english_questions_are_told_apart(question: str, english: bool) -> None:
     assert analyse(question).english is english
+
+
+def test_the_test_sets_english_questions_and_only_those_are_taken_for_english() -> None:
+    import json
+
+    from tests.conftest import TESTSET_PATH
+
+    rows = [json.loads(line) for line in TESTSET_PATH.read_text(encoding="utf-8").splitlines()]
+    wrong = [r["question"] for r in rows if analyse(r["question"]).english != (r["variant"] == "en")]
+    assert sum(r["variant"] == "en" for r in rows) >= 30 and wrong == []
 
 
 def test_no_question_of_the_qa_sets_is_taken_for_english() -> None:

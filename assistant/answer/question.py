@@ -175,6 +175,26 @@ _EN_WORDS = (_EN_FUNCTION & _words("what who whom whose which when where why how
                                    "of his their had has have been with from and by")) | {"article"}
 
 
+# The shape of a Vietnamese syllable with its marks folded away: onset, one to three vowels,
+# and one of the eight codas. "who", "said", "party", "members" cannot be one; "the", "an"
+# and most names can.
+_VI_SYLLABLE = re.compile(r"(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?[aeiouy]{1,3}(?:ch|ng|nh|[cmnpt])?")
+# Vietnamese question words (folded) that no English question holds: "Electronic dance music là gì?"
+_VI_MARKERS = frozenset("la gi ai nao dau sao nhieu cua khong nhung cac duoc".split())
+
+
+def _mostly_foreign(text: str) -> bool:
+    """Half the words, and at least two, spelled like no Vietnamese syllable, with no Vietnamese
+    question word: an English question with one question word known ("Who said the Party cell
+    admitted …?"). Capitalised words after the first are names ("Tổng thống New Zealand")."""
+    words = [w for i, w in enumerate(re.findall(r"[^\W\d_]+", text)) if i == 0 or not w[0].isupper()]
+    folded = [fold(w) for w in words]
+    if any(w in _VI_MARKERS for w in folded):
+        return False
+    foreign = sum(not _VI_SYLLABLE.fullmatch(w) for w in folded)
+    return foreign >= 2 and 2 * foreign >= len(words)
+
+
 @functools.lru_cache(maxsize=2048)
 def analyse(question: str) -> QuestionAnalysis:
     text = canonical_tones(question)
@@ -182,7 +202,7 @@ def analyse(question: str) -> QuestionAnalysis:
     fsylls = re.findall(r"\w+", folded)
     # English: English question words, and Vietnamese letters only in capitalised names
     lowercase_vi = any(w[0].islower() and fold(w) != w for w in re.findall(r"\w+", text))
-    english = sum(s in _EN_WORDS for s in fsylls) >= 2 and not lowercase_vi
+    english = not lowercase_vi and (sum(s in _EN_WORDS for s in fsylls) >= 2 or _mostly_foreign(text))
     kind = next((k for pattern, k in _KIND_RES if pattern.search(folded)), "fact")
     no_marks = fold(text) == text.lower()
     sylls = fsylls if no_marks else re.findall(r"\w+", text.lower())
