@@ -125,3 +125,37 @@ def test_an_unavailable_reader_keeps_the_rules_answer_with_a_notice(  # type: ig
     auto = small.ask(question, answerer="auto")
     assert auto.answered and [c.text for c in auto.citations] == [c.text for c in rules.citations]
     assert auto.notice and "sha256" in auto.notice
+
+
+@dataclass
+class FormReader:
+    """Finds `phrase` with a margin that depends on which form of the question it reads."""
+
+    phrase: str
+    margins: dict[str, float]
+    asked: list[str] = field(default_factory=list)
+
+    def read(self, question: str, passages: list[str], top: int = 1) -> list[Span]:
+        self.asked.append(question)
+        margin = self.margins["en" if "library" in question else "vi"]
+        at = next((i, p.find(self.phrase)) for i, p in enumerate(passages) if self.phrase in p)
+        return [Span(at[0], at[1], at[1] + len(self.phrase), margin + 2.0, margin)]
+
+
+@pytest.mark.parametrize(("reading", "forms", "answered"), [
+    ("glossary", 1, False),  # the glossary form alone: its margin (0.5) is under the threshold
+    ("raw", 1, True),
+    ("both", 2, True),  # the better of the two forms' spans
+])
+def test_how_the_reader_reads_an_english_question(small, monkeypatch: pytest.MonkeyPatch, reading: str,  # type: ignore[no-untyped-def]
+                                                  forms: int, answered: bool) -> None:
+    reader = FormReader("450 triệu đồng", {"en": 4.0, "vi": 0.5})
+    monkeypatch.setattr(small, "reader", reader)
+    monkeypatch.setattr(small, "_readers", {})
+    monkeypatch.setattr(small, "english_reading", reading)
+    question = "How much did the library cost to build?"
+    answer = small.ask(question, answerer="reader")
+    assert len(reader.asked) == forms and (question in reader.asked) == (reading != "glossary")
+    assert answer.answered is answered
+    if answered:
+        assert answer.short_answer == "450 triệu đồng" and answer.text.startswith("450 triệu đồng. The article says")

@@ -18,6 +18,7 @@ from the article's metadata lines by the rules in `extractive.py`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from assistant.answer.contract import Answer, Citation, chunk_of_span
@@ -52,17 +53,20 @@ class ReaderAnswerer:
         self.threshold = READER_THRESHOLD if threshold is None else threshold
         self.check = RULES_CHECK if check is None else check
 
-    def best(self, question: str, passages: list[Passage]) -> tuple[Span, Passage] | None:
-        """The reader's best span over `passages` (article offsets), or None when none is readable."""
-        spans = self.reader.read(question, [p.text for p in passages])
+    def best(self, question: str | Sequence[str], passages: list[Passage]) -> tuple[Span, Passage] | None:
+        """The reader's best span over `passages` (article offsets), or None when none is readable.
+        Several forms of one question (an English question and its glossary form): the best
+        span of any."""
+        forms = [question] if isinstance(question, str) else list(question)
+        spans = [s for form in forms for s in self.reader.read(form, [p.text for p in passages])[:1]]
         if not spans:
             return None
-        span = spans[0]
+        span = max(spans, key=lambda s: s.margin)
         passage = passages[span.passage]
         a, b = trim_span(passage.text, span.start, span.end)
         return replace(span, start=passage.start + a, end=passage.start + b), passage
 
-    def answer(self, question: str, passages: list[Passage], chunk_of: dict[tuple[int, int], str],
+    def answer(self, question: str | Sequence[str], passages: list[Passage], chunk_of: dict[tuple[int, int], str],
                lang: str = "vi") -> Answer:
         found = self.best(question, passages) if passages else None
         if found is None or found[0].margin < self.threshold or found[0].end <= found[0].start:
@@ -79,7 +83,7 @@ class ReaderAnswerer:
         return Answer(reply, True, [cite], passages, short_answer=short, confidence=round(span.margin, 4),
                       answerer="reader")
 
-    def refine(self, question: str, answer: Answer, passages: list[Passage], lang: str = "vi") -> Answer:
+    def refine(self, question: str | Sequence[str], answer: Answer, passages: list[Passage], lang: str = "vi") -> Answer:
         """The reader's say on the rules' `answer` (the `auto` policy, chosen on dev by
         `bench/answer_policy.py`): when its best span's margin is below `check` the article
         does not say after all; otherwise, when the rules give no short answer, the span leads
