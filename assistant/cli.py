@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import textwrap
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -267,9 +269,18 @@ def cmd_chat(args: argparse.Namespace) -> int:
         library = RemoteLibrary(bot.backend)
     else:
         bot = _load(args, llm=args.llm)
+        # the reader loads (and, once after install, exports itself to ONNX) while the page opens
+        threading.Thread(target=_warm, args=(bot,), name="reader-warm-up", daemon=True).start()
     launch(bot, host=args.host, port=args.port, share=args.share, feedback_path=state_dir() / "feedback.jsonl",
            quiet=args.quiet, library=library)
     return 0
+
+
+def _warm(bot: Any) -> None:
+    try:
+        bot.reader.warm_up()
+    except Exception as err:  # said again, with the rules' answer, when a question needs it
+        log.warning("the span reader could not be loaded: %s", err)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -141,6 +141,7 @@ class Assistant:
                     stored = load_index(directory)
         assert stored is not None
         bot = cls(stored, embedder, directory, fusion)
+        bot.reader.announce = say  # the reader's one-time ONNX export says so
         bot.set_llm(llm or os.environ.get("ASSISTANT_LLM") or None)
         return bot
 
@@ -158,6 +159,7 @@ class Assistant:
         embedder = resolve_embedder(model, announce=announce or log.warning)
         build_index(articles, embedder, directory, chunking or ChunkingConfig(), progress=progress)
         bot = cls(load_index(directory), embedder, directory, fusion)
+        bot.reader.announce = announce or log.warning
         bot.set_llm(llm or os.environ.get("ASSISTANT_LLM") or None)
         return bot
 
@@ -191,6 +193,7 @@ class Assistant:
         cache = ArticleCache(model=model, announce=announce or log.warning)
         stored, directory = cache.open_index(cache.add(article).article_id)
         bot = cls(stored, cache.embedder, directory)
+        bot.reader.announce = announce or log.warning
         bot.set_llm(llm or os.environ.get("ASSISTANT_LLM") or None)
         return bot
 

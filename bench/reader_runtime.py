@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.reader_runtime                  # dev + held-out of the QA sets (about 25 min)
     .venv/bin/python -m bench.reader_runtime --limit 40       # a quick look
+    .venv/bin/python -m bench.reader_runtime --only-latency   # the latency again, on an idle machine
 
 Every context of the `dev` and `heldout` splits of the sets in `index/qa/` gets its own
 index (as `assistant eval --squad`); each of its questions is asked once per variant, the
@@ -165,21 +166,12 @@ def ask_all(names: list[str], limit: int, sets: list[str], splits: tuple[str, ..
             "read_ms": {k: stats(v.times, 1) for k, v in variants.items()}}
 
 
-def main() -> None:
+def quality(limit: int, no_peer: bool) -> dict[str, Any]:
+    """Every variant's answers over the dev and held-out splits, beside torch's."""
     from assistant.evaluate.squad_eval import summarize
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--limit", type=int, default=0, help="at most this many contexts per set and split")
-    ap.add_argument("--no-peer", action="store_true", help="leave the LangChain + transformers peer out")
-    ap.add_argument("--latency", help=argparse.SUPPRESS)  # a child: one variant, its timings as JSON
-    ap.add_argument("--out", type=Path, default=ROOT / "artifacts" / "bench" / "reader_runtime.json")
-    args = ap.parse_args()
-    if args.latency:
-        got = ask_all([args.latency], args.limit, ["news_qa_dev"], ("heldout",))
-        print("RESULT " + json.dumps({"ask_ms": got["ask_ms"][args.latency], "read_ms": got["read_ms"][args.latency]}))
-        return
-    names = [*VARIANTS, *([] if args.no_peer else ["peer"])]
-    got = ask_all(names, args.limit, ["news_qa_dev", "uit_train_reg", "uit_train_wiki"], SPLITS)
+    names = [*VARIANTS, *([] if no_peer else ["peer"])]
+    got = ask_all(names, limit, ["news_qa_dev", "uit_train_reg", "uit_train_wiki"], SPLITS)
     base = got["records"]["torch"]
     result: dict[str, Any] = {"machine": machine(), "variants": {}}
     for label, recs in got["records"].items():
@@ -188,6 +180,27 @@ def main() -> None:
         result["variants"][label] = {"quality": summarize(recs),
                                      "same_as_torch": round(sum(same) / max(len(same), 1), 4),
                                      "interleaved_ask_ms": got["ask_ms"][label]}
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--limit", type=int, default=0, help="at most this many contexts per set and split")
+    ap.add_argument("--no-peer", action="store_true", help="leave the LangChain + transformers peer out")
+    ap.add_argument("--latency", help=argparse.SUPPRESS)  # a child: one variant, its timings as JSON
+    ap.add_argument("--only-latency", action="store_true",
+                    help="measure the latency again (on an idle machine) into --out, keeping its quality rows")
+    ap.add_argument("--out", type=Path, default=ROOT / "artifacts" / "bench" / "reader_runtime.json")
+    args = ap.parse_args()
+    if args.latency:
+        got = ask_all([args.latency], args.limit, ["news_qa_dev"], ("heldout",))
+        print("RESULT " + json.dumps({"ask_ms": got["ask_ms"][args.latency], "read_ms": got["read_ms"][args.latency]}))
+        return
+    if args.only_latency:
+        result = json.loads(args.out.read_text(encoding="utf-8"))
+        result["latency_machine"] = machine()
+    else:
+        result = quality(args.limit, args.no_peer)
     # Latency, each variant alone in a fresh process (one runtime per process, as deployed):
     # taking turns in one process, ONNX Runtime's and torch's thread pools slow each other.
     for label in VARIANTS:

@@ -56,9 +56,11 @@ def test_a_damaged_export_is_made_again(readers: tuple[Reader, Reader], tmp_path
     forget_checks()
     assert not intact(copy)
     monkeypatch.setattr(runtime, "export_dir", lambda _key: copy)
-    fresh = Reader(runtime="onnx")
+    said: list[str] = []
+    fresh = Reader(runtime="onnx", announce=said.append)
     spans = fresh.read(QUESTION, PASSAGES)
     assert fresh.used == "onnx" and intact(copy)
+    assert said == [f"Exporting the span reader to ONNX into {copy} (once)."]  # not a silent pause
     assert "2.000" in PASSAGES[spans[0].passage][spans[0].start : spans[0].end]
 
 

@@ -364,6 +364,12 @@ def test_chat_command_loads_once_and_launches(monkeypatch: pytest.MonkeyPatch, h
     call = calls[0]
     assert call["host"] == "127.0.0.1" and call["port"] == 7999 and call["share"] is False
     assert call["bot"].article.title and str(call["feedback_path"]).endswith("feedback.jsonl")
+    import threading
+
+    warming = [t for t in threading.enumerate() if t.name == "reader-warm-up"]
+    for t in warming:  # the reader loads while the page opens, not inside the first question
+        t.join(timeout=120)
+    assert call["bot"].reader.used in {"onnx", "torch"}
 
 
 def test_importing_assistant_does_not_import_gradio() -> None:

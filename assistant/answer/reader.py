@@ -24,6 +24,7 @@ import logging
 import sys
 import threading
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,7 +114,8 @@ class Reader:
     """
 
     def __init__(self, weights_dir: str | Path = WEIGHTS_DIR, *, max_length: int = MAX_LENGTH,
-                 stride: int = STRIDE, threads: int | None = None, runtime: str | None = None):
+                 stride: int = STRIDE, threads: int | None = None, runtime: str | None = None,
+                 announce: Callable[[str], None] | None = None):
         if max_length < 64:
             raise ValueError(f"max_length must be >= 64, got {max_length}")
         self.weights_dir = Path(weights_dir)
@@ -122,6 +124,7 @@ class Reader:
         self.threads = threads
         self.runtime = chosen_runtime(runtime)  # asked for; `used` says what runs once loaded
         self.used: str | None = None
+        self.announce = announce or log.info  # told of the one-time ONNX export (about 15 s)
         self._lock = threading.Lock()
         self._loaded: tuple[Forward, Any] | None = None
         self.manifest: dict[str, Any] = {}
@@ -137,7 +140,8 @@ class Reader:
             if self.runtime == "onnx":
                 key = hashlib.sha256((self.weights_dir / "manifest.json").read_bytes()).hexdigest()
                 try:
-                    forward = onnx_forward(key, lambda: self._merged_model(base_dir), self._threads())
+                    forward = onnx_forward(key, lambda: self._merged_model(base_dir), self._threads(),
+                                           self.announce)
                 except Exception as err:
                     log.warning("the span reader runs on PyTorch (slower): ONNX Runtime cannot run it (%s: %s); "
                                 "pip install onnxruntime onnx, or set ASSISTANT_READER_RUNTIME=torch to silence this",
