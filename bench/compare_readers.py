@@ -1,8 +1,8 @@
 """Span readers side by side on the QA sets' dev split: which training recipe to keep.
 
-    python -m bench.train_reader --qa-only --epochs 2 --out /tmp/lora            # LoRA everywhere
-    python -m bench.train_reader --qa-only --epochs 2 --full-top 3 --out /tmp/top3  # top 3 layers whole
-    python -m bench.compare_readers /tmp/lora /tmp/top3                           # about 3 min each
+    python -m bench.train_reader --qa-only --epochs 2 --out /tmp/lora                       # LoRA everywhere
+    python -m bench.train_reader --qa-only --epochs 2 --full-top 3 --lr 2e-4 --out /tmp/top3  # top 3 whole
+    python -m bench.compare_readers /tmp/lora /tmp/top3 assistant/answer/reader_weights     # 40 s each
 
 Each weights directory (as `bench/train_reader.py` writes it; the shipped one is
 `assistant/answer/reader_weights`) answers every `dev` question of the sets in `index/qa/`
