@@ -296,3 +296,24 @@ def test_training_smoke_run_writes_verifiable_weights(tmp_path: Path) -> None:
     flip_byte(out / ADAPTER)  # and the check really reads these files
     with pytest.raises(ModelUnavailableError):
         check_weights(out)
+
+
+def test_top_layers_trained_whole_ship_inside_the_adapter(tmp_path: Path) -> None:
+    """`--full-top N`: the top N encoder layers are trained whole and saved with the adapter
+    (peft's `modules_to_save`), LoRA below; the reader loads and merges them as it does LoRA."""
+    from safetensors import safe_open
+
+    out = tmp_path / "top1"
+    proc = subprocess.run([sys.executable, "-m", "bench.train_reader", "--qa-only", "--max-steps", "1", "--limit", "8",
+                           "--full-top", "1", "--out", str(out)], cwd=ROOT, env={**os.environ, "TQDM_DISABLE": "1"},
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    manifest = check_weights(out)
+    assert manifest["full_top_layers"] == 1 and manifest["command"].endswith("--full-top 1")
+    with safe_open(str(out / ADAPTER), "pt") as f:
+        keys = list(f.keys())
+    assert any("layer.11." in k and "lora_" not in k and "attention.self.query.weight" in k for k in keys)
+    assert not any("layer.11." in k and "lora_" in k for k in keys)  # LoRA only below the whole layers
+    assert any("layer.10." in k and "lora_" in k for k in keys)
+    spans = Reader(out, runtime="torch").read(QUESTION, [PASSAGE])
+    assert spans and 0 <= spans[0].start < spans[0].end <= len(PASSAGE)
