@@ -30,7 +30,7 @@ from assistant.answer.question import MAX_QUESTION_CHARS, analyse, check_questio
 from assistant.answer.quote import shorten
 from assistant.answer.reader import Reader
 from assistant.answer.reading import ReaderAnswerer
-from assistant.answer.translate import to_vietnamese
+from assistant.answer.translate import reader_forms, to_vietnamese
 from assistant.errors import IndexCorruptError, IndexStaleError, LLMError, ModelUnavailableError, QuestionError
 from assistant.ingest.article import Article
 from assistant.ingest.chunking import ChunkingConfig
@@ -43,8 +43,6 @@ from assistant.search.store import StoredIndex, corpus_sha256, load_index, manif
 
 log = logging.getLogger(__name__)
 ANSWERERS = ("auto", "reader", "extractive", "llm")
-ENGLISH_READINGS = ("glossary", "raw", "both")
-ENGLISH_READING = "both"
 __all__ = ["ANSWERERS", "MAX_QUESTION_CHARS", "Assistant", "check_question"]
 
 
@@ -67,9 +65,7 @@ class Assistant:
         self._answerers: dict[int, ExtractiveAnswerer] = {}  # built on first use: a corpus may be large
         self._readers: dict[int, ReaderAnswerer] = {}
         self.reader = Reader()  # loads on first use
-        # what the reader reads of an English question: its glossary form, the question as
-        # asked, or both (the better span); measured by `bench/english_reader.py`
-        self.english_reading = ENGLISH_READING
+        self.english_reading = "both"  # what the reader reads of an English question (`reader_forms`)
         self.llm: Any = None
         self._chunk_spans: list[dict[tuple[int, int], str]] = [{} for _ in stored.articles]
         for chunk, owner in zip(stored.chunks, stored.chunk_articles):
@@ -234,8 +230,7 @@ class Assistant:
         rules abstain, the reader's when its margin clears the threshold and the question
         names no figure or person the article never mentions: the policy chosen on dev by
         `bench/answer_policy.py`), "reader" (the span reader alone), "extractive" (the
-        rules alone), "llm", or None (the LLM when one is configured, else "auto").
-        """
+        rules alone), "llm", or None (the LLM when one is configured, else "auto")."""
         answer: Answer | None = None
         for item in self.stream(question, history, k=k, mode=mode, answerer=answerer):
             if isinstance(item, Answer):
@@ -303,19 +298,14 @@ class Assistant:
         """The reader's answer (metadata questions from the metadata lines), or with
         `rules_first` the rules' answer checked and given a short span by the reader; the
         rules' answer, with a notice, when the reader cannot be loaded. An English question is
-        read in its glossary form (`assistant/answer/translate.py`) and as asked, and the
-        better span counts (`english_reading`, chosen on dev by `bench/english_reader.py`:
-        the glossary was written for the bundled article, and on other texts the question as
-        asked adds what it leaves out)."""
+        read as `english_reading` says (`translate.reader_forms`)."""
         owner = passages[0].article if passages else 0
         mine = [p for p in passages if p.article == owner]
         spans = self._chunk_spans[owner]
         meta = self.answerer(owner).meta_answer(vi_query, mine, spans, lang)
         if meta is not None:
             return meta
-        read: str | tuple[str, ...] = vi_query
-        if lang == "en" and self.english_reading != "glossary":
-            read = query if self.english_reading == "raw" else (vi_query, query)
+        read = reader_forms(query, vi_query, self.english_reading) if lang == "en" else vi_query
         rules = self._extractive(vi_query, passages, lang, quotes) if rules_first else None
         try:
             if rules is not None and rules.answered:
@@ -393,8 +383,7 @@ def _pieces(text: str, size: int = 24) -> Iterator[str]:
 
 
 def _remembered(manifest: dict[str, Any] | None) -> str | None:
-    """The embedder a saved index was really built with (not one it fell back from), so
-    loading it again needs no option; None (the default model) for a fallback."""
+    """The embedder a saved index was really built with (None: the default, or a fallback)."""
     built = (manifest or {}).get("embedder", {})
     if not built or built.get("fallback_reason"):
         return None

@@ -36,7 +36,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from assistant.core import ENGLISH_READINGS
+from assistant.answer.translate import ENGLISH_READINGS
 from bench.common import ROOT, machine
 
 READINGS = ENGLISH_READINGS

@@ -159,3 +159,11 @@ def test_how_the_reader_reads_an_english_question(small, monkeypatch: pytest.Mon
     assert answer.answered is answered
     if answered:
         assert answer.short_answer == "450 triệu đồng" and answer.text.startswith("450 triệu đồng. The article says")
+
+
+def test_an_unknown_english_reading_is_refused_with_the_ones_that_work() -> None:
+    from assistant.answer.translate import reader_forms
+
+    assert reader_forms("Who?", "ai?", "both") == ("ai?", "Who?")
+    with pytest.raises(ValueError, match=r"glossary, raw, both.*'deepl'"):
+        reader_forms("Who?", "ai?", "deepl")

@@ -193,3 +193,16 @@ def _kept(gap: str) -> list[str]:
         if token[0].isdigit() or any(ord(c) > 0x7F for c in token) or " " in token:
             kept.append(token)
     return kept
+
+
+ENGLISH_READINGS = ("glossary", "raw", "both")
+
+
+def reader_forms(question: str, glossary_form: str, how: str = "both") -> str | tuple[str, ...]:
+    """What the span reader reads of an English question: its glossary form, the question as
+    asked ("raw": the encoder is multilingual), or both, the better span counting. "both" was
+    chosen on dev by `bench/english_reader.py`: the glossary was written for the bundled
+    article, and on other texts the question as asked adds what it leaves out."""
+    if how not in ENGLISH_READINGS:
+        raise ValueError(f"english_reading must be one of {', '.join(ENGLISH_READINGS)}, got {how!r}")
+    return glossary_form if how == "glossary" else question if how == "raw" else (glossary_form, question)
