@@ -67,6 +67,9 @@ def test_a_damaged_export_is_made_again(readers: tuple[Reader, Reader], tmp_path
 def test_without_onnx_runtime_the_reader_runs_on_torch(monkeypatch: pytest.MonkeyPatch,
                                                        caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails
+    # import-linter (tests/test_architecture.py, same process) configures logging with
+    # `disable_existing_loggers`: the order of the test files must not hide this warning
+    monkeypatch.setattr(logging.getLogger("assistant.answer.reader"), "disabled", False)
     reader = Reader(runtime="onnx")
     with caplog.at_level(logging.WARNING, logger="assistant.answer.reader"):
         spans = reader.read(QUESTION, PASSAGES)
