@@ -1,6 +1,6 @@
 """English questions over Vietnamese text: what the span reader should read of them.
 
-    .venv/bin/python -m bench.english_reader          # about 5 min on 2 cores
+    .venv/bin/python -m bench.english_reader          # about 90 s on 2 idle cores
 
 English questions reach the rules through a glossary written for the bundled article
 (`assistant/answer/translate.py`). The reader's encoder is multilingual, so it may do as
