@@ -53,9 +53,11 @@ class Assistant:
     """
 
     def __init__(self, stored: StoredIndex, embedder: Embedder, index_dir: Path | str,
-                 fusion: FusionConfig | None = None, searcher: HybridSearcher | None = None):
+                 fusion: FusionConfig | None = None, searcher: HybridSearcher | None = None, *,
+                 llm: Any = None, announce: Callable[[str], None] | None = None):
         """`searcher` replaces the FAISS + BM25 one (`assistant.search.milvus.MilvusSearcher`);
-        `index_dir` is then the store's URI."""
+        `index_dir` is then the store's URI. `announce` hears the reader's one-time ONNX export;
+        `llm` as in `load` (the class methods also read `$ASSISTANT_LLM`)."""
         self.stored = stored
         self.embedder = embedder
         self.index_dir: Path | str = Path(index_dir) if searcher is None else str(index_dir)
@@ -64,9 +66,10 @@ class Assistant:
                                                    fusion, chunking, bm25=stored.bm25)
         self._answerers: dict[int, ExtractiveAnswerer] = {}  # built on first use: a corpus may be large
         self._readers: dict[int, ReaderAnswerer] = {}
-        self.reader = Reader()  # loads on first use
+        self.reader = Reader(announce=announce or log.warning)  # loads on first use
         self.english_reading = "both"  # what the reader reads of an English question (`reader_forms`)
         self.llm: Any = None
+        self.set_llm(llm)
         self._chunk_spans: list[dict[tuple[int, int], str]] = [{} for _ in stored.articles]
         for chunk, owner in zip(stored.chunks, stored.chunk_articles):
             self._chunk_spans[owner][(chunk.start, chunk.end)] = chunk.chunk_id
@@ -136,10 +139,7 @@ class Assistant:
                     build_index(parsed, embedder, directory, chunking, locked=True)
                     stored = load_index(directory)
         assert stored is not None
-        bot = cls(stored, embedder, directory, fusion)
-        bot.reader.announce = say  # the reader's one-time ONNX export says so
-        bot.set_llm(llm or os.environ.get("ASSISTANT_LLM") or None)
-        return bot
+        return cls(stored, embedder, directory, fusion, llm=llm or os.environ.get("ASSISTANT_LLM"), announce=say)
 
     @classmethod
     def build(cls, files: Sequence[str | Path], index_dir: str | Path | None = None, model: str | None = None, *,
@@ -154,10 +154,8 @@ class Assistant:
         articles = [read_source(f) for f in (files or [bundled_article()])]
         embedder = resolve_embedder(model, announce=announce or log.warning)
         build_index(articles, embedder, directory, chunking or ChunkingConfig(), progress=progress)
-        bot = cls(load_index(directory), embedder, directory, fusion)
-        bot.reader.announce = announce or log.warning
-        bot.set_llm(llm or os.environ.get("ASSISTANT_LLM") or None)
-        return bot
+        return cls(load_index(directory), embedder, directory, fusion, llm=llm or os.environ.get("ASSISTANT_LLM"),
+                   announce=announce)
 
     @classmethod
     def from_text(cls, text: str, model: str | None = None, *, llm: Any = None,
@@ -188,10 +186,7 @@ class Assistant:
 
         cache = ArticleCache(model=model, announce=announce or log.warning)
         stored, directory = cache.open_index(cache.add(article).article_id)
-        bot = cls(stored, cache.embedder, directory)
-        bot.reader.announce = announce or log.warning
-        bot.set_llm(llm or os.environ.get("ASSISTANT_LLM") or None)
-        return bot
+        return cls(stored, cache.embedder, directory, llm=llm or os.environ.get("ASSISTANT_LLM"), announce=announce)
 
     # --- queries -------------------------------------------------------------------------
 

@@ -187,6 +187,21 @@ def test_reads_the_answer_from_a_vietnamese_passage(reader: Reader) -> None:
     assert len({(s.passage, s.start, s.end) for s in spans}) == len(spans)
 
 
+def test_several_forms_of_a_question_are_read_in_one_pass(reader: Reader) -> None:
+    """An English question and its glossary form are read together: the best span of either,
+    its passage index into `passages` (not into the doubled batch), its margin as read alone."""
+    passages = ["Trời hôm nay nắng đẹp.", PASSAGE]
+    english = "How many books does the library have?"
+    alone = {form: reader.read(form, passages, top=3) for form in (english, QUESTION)}
+    both = reader.read([english, QUESTION], passages, top=3)
+    assert both and all(0 <= s.passage < len(passages) for s in both)
+    pooled = sorted((s for spans in alone.values() for s in spans), key=lambda s: s.margin, reverse=True)
+    assert (both[0].passage, both[0].start, both[0].end) == (pooled[0].passage, pooled[0].start, pooled[0].end)
+    assert both[0].margin == pytest.approx(pooled[0].margin, abs=1e-3)
+    assert "2.000" in assert_inside(both[0], passages)
+    assert len({(s.passage, s.start, s.end) for s in both}) == len(both)
+
+
 @pytest.mark.slow
 def test_a_question_longer_than_the_window_keeps_its_end(reader: Reader) -> None:
     filler = "Xin hãy đọc kỹ bài báo sau đây rồi trả lời thật ngắn gọn, "
@@ -312,6 +327,8 @@ def test_top_layers_trained_whole_ship_inside_the_adapter(tmp_path: Path) -> Non
     assert manifest["full_top_layers"] == 1 and manifest["command"].endswith("--full-top 1")
     with safe_open(str(out / ADAPTER), "pt") as f:
         keys = list(f.keys())
+        dtypes = {f.get_slice(k).get_dtype() for k in keys}
+    assert dtypes == {"F16"}  # stored in half precision: 3.5 MB a whole layer, not 7
     assert any("layer.11." in k and "lora_" not in k and "attention.self.query.weight" in k for k in keys)
     assert not any("layer.11." in k and "lora_" in k for k in keys)  # LoRA only below the whole layers
     assert any("layer.10." in k and "lora_" in k for k in keys)

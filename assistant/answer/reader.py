@@ -24,7 +24,7 @@ import logging
 import sys
 import threading
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -175,17 +175,20 @@ class Reader:
         with self._lock:
             self._load()
 
-    def read(self, question: str, passages: list[str], top: int = 1) -> list[Span]:
-        """The `top` best spans over all passages, best first (empty when nothing is readable)."""
+    def read(self, question: str | Sequence[str], passages: list[str], top: int = 1) -> list[Span]:
+        """The `top` best spans over all passages, best first (empty when nothing is readable).
+        Several forms of one question (an English question and its glossary form) are read in
+        the same forward pass; a span's margin is against its own window's no-answer score."""
         if not passages or not any(p.strip() for p in passages):
             return []
         from assistant.search.model import TOKENIZER_LOCK
 
+        forms = [question] if isinstance(question, str) else list(question)
         with self._lock:
             forward, tokenizer = self._load()
             with TOKENIZER_LOCK:
-                enc = encode_pairs(tokenizer, [plain_question(question)] * len(passages), passages,
-                                   self.max_length, self.stride)
+                enc = encode_pairs(tokenizer, [plain_question(f) for f in forms for _ in passages],
+                                   passages * len(forms), self.max_length, self.stride)
                 batch = tokenizer.pad({"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]},
                                       return_tensors="np")
             starts, ends = forward(batch["input_ids"], batch["attention_mask"])
@@ -197,7 +200,7 @@ class Reader:
             if not ctx:
                 continue
             null = float(starts[w][0] + ends[w][0])
-            spans.extend(_best_spans(starts[w], ends[w], ctx, offsets, owner, null, top))
+            spans.extend(_best_spans(starts[w], ends[w], ctx, offsets, owner % len(passages), null, top))
         spans.sort(key=lambda s: s.margin, reverse=True)
         unique: list[Span] = []
         for span in spans:

@@ -57,11 +57,10 @@ class ReaderAnswerer:
         """The reader's best span over `passages` (article offsets), or None when none is readable.
         Several forms of one question (an English question and its glossary form): the best
         span of any."""
-        forms = [question] if isinstance(question, str) else list(question)
-        spans = [s for form in forms for s in self.reader.read(form, [p.text for p in passages])[:1]]
+        spans = self.reader.read(question, [p.text for p in passages])
         if not spans:
             return None
-        span = max(spans, key=lambda s: s.margin)
+        span = spans[0]
         passage = passages[span.passage]
         a, b = trim_span(passage.text, span.start, span.end)
         return replace(span, start=passage.start + a, end=passage.start + b), passage
