@@ -117,6 +117,9 @@ def features(tokenizer, rows: list[dict], max_length: int, stride: int) -> list[
     return out
 
 
+EPOCHS, LR = 6.0, 5e-4  # the first stage's defaults
+
+
 def write_weights(model, out: Path, meta: dict) -> None:
     """The adapter (safetensors, stored in half precision: the layers trained whole make it
     7 MB a layer in fp32) and a manifest with every file's sha256, written atomically. The
@@ -140,12 +143,12 @@ def write_weights(model, out: Path, meta: dict) -> None:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=WEIGHTS_DIR)
-    ap.add_argument("--epochs", type=float, default=6.0)
-    ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--epochs", type=float, default=EPOCHS)
+    ap.add_argument("--lr", type=float, default=LR)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--rank", type=int, default=16)
     ap.add_argument("--full-top", type=int, default=0, metavar="N",
-                    help="train the top N encoder layers whole (shipped inside the adapter: 3.5 MB each in fp16), LoRA below")
+                    help="train the top N encoder layers whole (inside the adapter: 3.5 MB each in fp16), LoRA below")
     ap.add_argument("--max-length", type=int, default=MAX_LENGTH)
     ap.add_argument("--max-steps", type=int, default=-1, help="stop after this many steps (smoke runs)")
     ap.add_argument("--limit", type=int, default=0, help="use only this many training questions (smoke runs)")
@@ -215,7 +218,9 @@ def main(argv: list[str] | None = None) -> None:
             "seed": args.seed, "train_loss": round(float(result.training_loss), 4),
             "train_seconds": round(time.time() - t0, 1),
             "command": "python -m bench.train_reader" + (" --qa-only" if args.qa_only else "")
-            + (f" --full-top {args.full_top}" if args.full_top else "")}
+            + (f" --full-top {args.full_top}" if args.full_top else "")
+            + (f" --epochs {args.epochs:g}" if args.epochs != EPOCHS else "")
+            + (f" --lr {args.lr:g}" if args.lr != LR else "")}
     if args.init:  # a continued run: what it started from, and the whole recipe
         previous = json.loads((args.init / "manifest.json").read_text(encoding="utf-8"))
         meta["continued_from"] = {k: v for k, v in previous.items() if k != "files"}

@@ -320,11 +320,11 @@ def test_top_layers_trained_whole_ship_inside_the_adapter(tmp_path: Path) -> Non
 
     out = tmp_path / "top1"
     proc = subprocess.run([sys.executable, "-m", "bench.train_reader", "--qa-only", "--max-steps", "1", "--limit", "8",
-                           "--full-top", "1", "--out", str(out)], cwd=ROOT, env={**os.environ, "TQDM_DISABLE": "1"},
-                          capture_output=True, text=True, timeout=600)
+                           "--full-top", "1", "--lr", "2e-4", "--out", str(out)], cwd=ROOT,
+                          env={**os.environ, "TQDM_DISABLE": "1"}, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     manifest = check_weights(out)
-    assert manifest["full_top_layers"] == 1 and manifest["command"].endswith("--full-top 1")
+    assert manifest["full_top_layers"] == 1 and manifest["command"].endswith("--full-top 1 --lr 0.0002")
     with safe_open(str(out / ADAPTER), "pt") as f:
         keys = list(f.keys())
         dtypes = {f.get_slice(k).get_dtype() for k in keys}
