@@ -6,6 +6,7 @@ say what the flow does with them, not what the trained weights find."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pytest
@@ -135,9 +136,10 @@ class FormReader:
     margins: dict[str, float]
     asked: list[str] = field(default_factory=list)
 
-    def read(self, question: str, passages: list[str], top: int = 1) -> list[Span]:
-        self.asked.append(question)
-        margin = self.margins["en" if "library" in question else "vi"]
+    def read(self, question: str | Sequence[str], passages: list[str], top: int = 1) -> list[Span]:
+        forms = [question] if isinstance(question, str) else list(question)
+        self.asked.extend(forms)  # like the real reader: every form in one call, the best span first
+        margin = max(self.margins["en" if "library" in form else "vi"] for form in forms)
         at = next((i, p.find(self.phrase)) for i, p in enumerate(passages) if self.phrase in p)
         return [Span(at[0], at[1], at[1] + len(self.phrase), margin + 2.0, margin)]
 
