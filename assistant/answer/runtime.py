@@ -18,7 +18,6 @@ PyTorch: slower, never without an answer.
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +25,9 @@ from typing import Any
 
 import numpy as np
 
-RUNTIMES = ("onnx", "torch")
+from assistant.search import onnx_runtime
+
+RUNTIMES = onnx_runtime.RUNTIMES
 ENV = "ASSISTANT_READER_RUNTIME"
 FORMAT = 2  # bump when the export changes (inputs, opset): old exports are redone
 FILE = "reader.onnx"
@@ -37,11 +38,7 @@ Forward = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 def chosen_runtime(runtime: str | None = None) -> str:
     """`runtime`, else `$ASSISTANT_READER_RUNTIME`, else "onnx"; anything else is an error."""
-    value = (runtime or os.environ.get(ENV) or "onnx").strip().lower()
-    if value not in RUNTIMES:
-        raise ValueError(f"the reader runtime must be one of {', '.join(RUNTIMES)}, got {value!r}"
-                         f"{'' if runtime else f' (from {ENV})'}")
-    return value
+    return onnx_runtime.chosen_runtime(runtime, ENV)
 
 
 def export_dir(key: str) -> Path:
@@ -70,18 +67,9 @@ class OnnxForward:
     tokens' rows of the memory-mapped word embeddings in, the logits out."""
 
     def __init__(self, directory: Path, threads: int | None = None):
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.log_severity_level = 3  # errors only: its graph-fusion notices are not the user's
-        if threads:
-            options.intra_op_num_threads = threads
-        # Its threads sleep between reads instead of spinning: spinning, they hold the cores
-        # the embedder's next query needs (measured: that query took twice as long).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.directory = directory
         self.embeddings = np.load(directory / EMBEDDINGS, mmap_mode="r")
-        self.session = ort.InferenceSession(str(directory / FILE), options, providers=["CPUExecutionProvider"])
+        self.session = onnx_runtime.session(directory / FILE, threads)
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         embeds = np.ascontiguousarray(self.embeddings[input_ids], dtype=np.float32)
@@ -93,28 +81,10 @@ class OnnxForward:
 def onnx_forward(key: str, load_model: Callable[[], Any], threads: int | None = None,
                  announce: Callable[[str], None] | None = None) -> OnnxForward:
     """The ONNX Runtime forward pass, exporting `load_model()` first when no intact export exists."""
-    import onnxruntime  # noqa: F401  (missing: the caller falls back before any export)
-    from filelock import FileLock
-
-    from assistant.search.model import intact
-
-    target = export_dir(key)
-    if not intact(target):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(target.parent / f".{target.name}.lock")):
-            if not intact(target):  # another process exported it meanwhile
-                if announce:
-                    announce(f"Exporting the span reader to ONNX into {target} (once).")
-                export(load_model(), target, key)
+    target = onnx_runtime.exported(export_dir(key), lambda tmp: _write_export(load_model(), tmp), "the span reader",
+                                   "set ASSISTANT_READER_RUNTIME=torch", announce, format=FORMAT,
+                                   source="assistant/answer/reader_weights", manifest_sha256=key)
     return OnnxForward(target, threads)
-
-
-def export(model: Any, target: Path, key: str) -> None:
-    """Write `model`'s ONNX export and its checksums to `target` (atomically)."""
-    from assistant.search.model import build_dir
-
-    build_dir(target, lambda tmp: _write_export(model, tmp), "set ASSISTANT_READER_RUNTIME=torch",
-              format=FORMAT, source="assistant/answer/reader_weights", manifest_sha256=key)
 
 
 def _write_export(model: Any, directory: Path) -> None:

