@@ -70,14 +70,16 @@ def int8_reader(work: Path) -> Any:
 
     from assistant.answer.reader import Reader
     from assistant.answer.runtime import EMBEDDINGS, FILE, OnnxForward
+    from assistant.search.model import model_dir
 
     reader = Reader(runtime="onnx")
     forward, tokenizer = reader._load()
     source = forward.directory
     work.mkdir(parents=True, exist_ok=True)
     quantize_dynamic(source / FILE, work / FILE, weight_type=QuantType.QInt8, per_channel=True)
-    (work / EMBEDDINGS).symlink_to(source / EMBEDDINGS)
-    reader._loaded = (OnnxForward(work, reader._threads()), tokenizer)
+    if (source / EMBEDDINGS).is_file():  # an export with its own word embeddings
+        (work / EMBEDDINGS).symlink_to(source / EMBEDDINGS)
+    reader._loaded = (OnnxForward(work, reader._threads(), model_dir()), tokenizer)
     return reader
 
 

@@ -30,9 +30,11 @@ TEXTS = [*[p for p in ARTICLE.split("\n") if p.strip()][:20], ARTICLE * 2, "", "
 
 
 @pytest.fixture(scope="module")
-def embedders() -> tuple[BundledEmbeddings, BundledEmbeddings]:
-    onnx, torch = BundledEmbeddings(runtime="onnx"), BundledEmbeddings(runtime="torch")
-    assert onnx.model and torch.model  # loaded (the ONNX one exported once per session)
+def embedders(model_cache: Path) -> tuple[BundledEmbeddings, BundledEmbeddings]:
+    with pytest.MonkeyPatch.context() as mp:  # the session's model cache, not the user's
+        mp.setenv("ASSISTANT_MODEL_CACHE", str(model_cache))
+        onnx, torch = BundledEmbeddings(runtime="onnx"), BundledEmbeddings(runtime="torch")
+        assert onnx.model and torch.model  # loaded (the ONNX one exported once per session)
     return onnx, torch
 
 

@@ -26,10 +26,12 @@ PASSAGES = [
 
 
 @pytest.fixture(scope="module")
-def readers() -> tuple[Reader, Reader]:
-    onnx, torch = Reader(runtime="onnx"), Reader(runtime="torch")
-    onnx.warm_up()
-    torch.warm_up()
+def readers(model_cache: Path) -> tuple[Reader, Reader]:
+    with pytest.MonkeyPatch.context() as mp:  # the session's model cache, not the user's
+        mp.setenv("ASSISTANT_MODEL_CACHE", str(model_cache))
+        onnx, torch = Reader(runtime="onnx"), Reader(runtime="torch")
+        onnx.warm_up()
+        torch.warm_up()
     return onnx, torch
 
 
@@ -43,6 +45,9 @@ def test_onnx_reads_the_same_spans_as_torch(readers: tuple[Reader, Reader]) -> N
         assert all(abs(x.margin - y.margin) < 1e-3 for x, y in zip(a, b))
     best = onnx.read(QUESTION, PASSAGES)[0]
     assert "2.000" in PASSAGES[best.passage][best.start : best.end]
+    # The adapter leaves the word embeddings alone: the export reads the encoder's rows (as
+    # the embedder does) instead of keeping its own 384 MB copy.
+    assert not (onnx._load()[0].directory / runtime.EMBEDDINGS).exists()  # type: ignore[attr-defined]
 
 
 def test_a_damaged_export_is_made_again(readers: tuple[Reader, Reader], tmp_path: Path,

@@ -131,7 +131,7 @@ class Reader:
             if self.runtime == "onnx":
                 key = hashlib.sha256((self.weights_dir / "manifest.json").read_bytes()).hexdigest()
                 try:
-                    forward = onnx_forward(key, lambda: self._merged_model(base_dir), self._threads(),
+                    forward = onnx_forward(key, lambda: self._merged_model(base_dir), base_dir, self._threads(),
                                            self.announce)
                 except Exception as err:
                     log.warning("the span reader runs on PyTorch (slower): ONNX Runtime cannot run it (%s: %s); "

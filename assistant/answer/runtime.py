@@ -2,9 +2,12 @@
 
 The span reader (`reader.py`: the LoRA adapter merged into the bundled e5-small) is exported
 once to ONNX (`torch.onnx.export`, the TorchScript exporter, opset 18) from its input
-embeddings, and run by ONNX Runtime's CPU provider. The word-embedding matrix (250,002 x 384,
-four fifths of the weights) is saved beside it as a NumPy file and memory-mapped: a question
-touches only its tokens' rows. Its logits equal PyTorch's to 1e-5, so the answers are the
+embeddings, and run by ONNX Runtime's CPU provider. The word-embedding matrix (250,037 x 384,
+four fifths of the weights) is not in the graph: the adapter leaves it as it is, so the
+reader reads its rows through the same memory map of the converted `model.safetensors` as
+the embedder (`assistant/search/onnx_runtime.py`): a question touches only its tokens' rows,
+and the two share them in the page cache. An adapter that changed them gets them saved
+beside the graph as a NumPy file (memory-mapped too). Its logits equal PyTorch's to 1e-5, so the answers are the
 same; on 2 cores a read takes about 0.7 of PyTorch's time (`bench/reader_runtime.py`,
 README "Performance"). The export lives beside the converted model (`model_dir()`), in a
 directory keyed by the adapter manifest's sha256: new weights get a new export, and a copy
@@ -29,7 +32,7 @@ from assistant.search import onnx_runtime
 
 RUNTIMES = onnx_runtime.RUNTIMES
 ENV = "ASSISTANT_READER_RUNTIME"
-FORMAT = 2  # bump when the export changes (inputs, opset): old exports are redone
+FORMAT = 3  # bump when the export changes (inputs, opset): old exports are redone
 FILE = "reader.onnx"
 EMBEDDINGS = "word_embeddings.npy"
 OPSET = 18
@@ -64,11 +67,18 @@ class TorchForward:
 
 class OnnxForward:
     """Start and end logits from an ONNX Runtime session over the exported reader: the
-    tokens' rows of the memory-mapped word embeddings in, the logits out."""
+    tokens' rows of the memory-mapped word embeddings in, the logits out. The word
+    embeddings are the bundled encoder's (`base_dir`'s `model.safetensors`, the rows the
+    embedder reads too) unless the export holds its own (an adapter that trained them, or
+    an export made before they were shared)."""
 
-    def __init__(self, directory: Path, threads: int | None = None):
+    def __init__(self, directory: Path, threads: int | None = None, base_dir: Path | None = None):
         self.directory = directory
-        self.embeddings = np.load(directory / EMBEDDINGS, mmap_mode="r")
+        own = directory / EMBEDDINGS
+        if own.is_file() or base_dir is None:
+            self.embeddings: np.ndarray = np.load(own, mmap_mode="r")
+        else:
+            self.embeddings = onnx_runtime.memmap_tensor(base_dir / onnx_runtime.WEIGHTS, onnx_runtime.WORDS)
         self.session = onnx_runtime.session(directory / FILE, threads)
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -78,17 +88,20 @@ class OnnxForward:
         return starts, ends
 
 
-def onnx_forward(key: str, load_model: Callable[[], Any], threads: int | None = None,
+def onnx_forward(key: str, load_model: Callable[[], Any], base_dir: Path, threads: int | None = None,
                  announce: Callable[[str], None] | None = None) -> OnnxForward:
-    """The ONNX Runtime forward pass, exporting `load_model()` first when no intact export exists."""
-    target = onnx_runtime.exported(export_dir(key), lambda tmp: _write_export(load_model(), tmp), "the span reader",
+    """The ONNX Runtime forward pass, exporting `load_model()` first when no intact export
+    exists; `base_dir` is the converted encoder the adapter was merged into."""
+    target = onnx_runtime.exported(export_dir(key), lambda tmp: _write_export(load_model(), tmp, base_dir),
+                                   "the span reader",
                                    "set ASSISTANT_READER_RUNTIME=torch", announce, format=FORMAT,
                                    source="assistant/answer/reader_weights", manifest_sha256=key)
-    return OnnxForward(target, threads)
+    return OnnxForward(target, threads, base_dir)
 
 
-def _write_export(model: Any, directory: Path) -> None:
-    """The word embeddings as NumPy and the rest as an ONNX graph from input embeddings."""
+def _write_export(model: Any, directory: Path, base_dir: Path) -> None:
+    """An ONNX graph from input embeddings; the word embeddings as NumPy only where they
+    differ from the bundled encoder's (which the reader otherwise reads, as the embedder does)."""
     import torch
 
     class FromEmbeddings(torch.nn.Module):  # the graph's inputs: embeddings, not token ids
@@ -106,7 +119,9 @@ def _write_export(model: Any, directory: Path) -> None:
     words = model.get_input_embeddings().weight.detach()
     axes = {"inputs_embeds": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
             "start_logits": {0: "batch", 1: "tokens"}, "end_logits": {0: "batch", 1: "tokens"}}
-    np.save(directory / EMBEDDINGS, words.float().numpy())
+    base = onnx_runtime.memmap_tensor(base_dir / onnx_runtime.WEIGHTS, onnx_runtime.WORDS)
+    if base.shape != tuple(words.shape) or not np.array_equal(base, words.float().numpy()):
+        np.save(directory / EMBEDDINGS, words.float().numpy())
     with warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore")  # the tracer's notes on shapes taken as constants
         torch.onnx.export(FromEmbeddings().eval(), (words[ids], mask), str(directory / FILE),
