@@ -44,9 +44,12 @@ def feedback_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def app_url(bot: Any, feedback_file: Path) -> Iterator[str]:
+def app_url(bot: Any, feedback_file: Path, model_cache: Path) -> Iterator[str]:
     from ui.app import launch
 
+    with pytest.MonkeyPatch.context() as mp:  # the session's model cache, not the user's
+        mp.setenv("ASSISTANT_MODEL_CACHE", str(model_cache))
+        bot.reader.warm_up()  # a first ONNX export (seconds) must not eat a test's 15 s wait
     port = _free_port()
     demo = launch(bot, port=port, prevent_thread_lock=True, quiet=True, feedback_path=feedback_file)
     try:
