@@ -308,3 +308,20 @@ def chromium() -> Iterator[Any]:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+def damaged_copy(source: Path, name: str, tmp_path: Path) -> Path:
+    """A copy of the checked directory `source` under `tmp_path` with one byte of its file
+    `name` flipped, the process's checks forgotten: `intact()` now fails on it."""
+    import shutil
+
+    from assistant.search.model import forget_checks, intact
+
+    copy = tmp_path / source.name
+    shutil.copytree(source, copy)
+    data = bytearray((copy / name).read_bytes())
+    data[len(data) // 2] ^= 0x01
+    (copy / name).write_bytes(bytes(data))
+    forget_checks()
+    assert not intact(copy)
+    return copy

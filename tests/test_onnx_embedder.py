@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,9 +17,9 @@ import pytest
 
 from assistant.search import onnx_runtime, tokens
 from assistant.search.bundled_embedder import BundledEmbeddings
-from assistant.search.model import ensure_model_dir, forget_checks, intact
+from assistant.search.model import ensure_model_dir, intact
 
-from .conftest import ARTICLE_PATH, ROOT
+from .conftest import ARTICLE_PATH, ROOT, damaged_copy
 
 pytest.importorskip("onnxruntime", reason="the onnx extra is not installed (pip install -e '.[onnx]')")
 pytestmark = pytest.mark.slow
@@ -77,14 +76,7 @@ def test_the_shared_tokenizer_gives_transformers_ids_offsets_and_windows(model_c
 
 def test_a_damaged_export_is_made_again(embedders: tuple[BundledEmbeddings, BundledEmbeddings], tmp_path: Path,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    source = embedders[0].model[0].directory
-    copy = tmp_path / source.name
-    shutil.copytree(source, copy)
-    data = bytearray((copy / onnx_runtime.FILE).read_bytes())
-    data[len(data) // 2] ^= 0x01
-    (copy / onnx_runtime.FILE).write_bytes(bytes(data))
-    forget_checks()
-    assert not intact(copy)
+    copy = damaged_copy(embedders[0].model[0].directory, onnx_runtime.FILE, tmp_path)
     monkeypatch.setattr(onnx_runtime, "export_dir", lambda _path: copy)
     said: list[str] = []
     fresh = BundledEmbeddings(runtime="onnx", announce=said.append)

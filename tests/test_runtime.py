@@ -5,7 +5,6 @@ and a wrong runtime name is refused with the names that work."""
 from __future__ import annotations
 
 import logging
-import shutil
 import sys
 from pathlib import Path
 
@@ -13,7 +12,9 @@ import pytest
 
 from assistant.answer import runtime
 from assistant.answer.reader import Reader
-from assistant.search.model import forget_checks, intact
+from assistant.search.model import intact
+
+from .conftest import damaged_copy
 
 pytest.importorskip("onnxruntime", reason="the onnx extra is not installed (pip install -e '.[onnx]')")
 
@@ -52,14 +53,7 @@ def test_onnx_reads_the_same_spans_as_torch(readers: tuple[Reader, Reader]) -> N
 
 def test_a_damaged_export_is_made_again(readers: tuple[Reader, Reader], tmp_path: Path,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    source = readers[0]._load()[0].directory  # type: ignore[attr-defined]
-    copy = tmp_path / source.name
-    shutil.copytree(source, copy)
-    data = bytearray((copy / runtime.FILE).read_bytes())
-    data[len(data) // 2] ^= 0x01
-    (copy / runtime.FILE).write_bytes(bytes(data))
-    forget_checks()
-    assert not intact(copy)
+    copy = damaged_copy(readers[0]._load()[0].directory, runtime.FILE, tmp_path)  # type: ignore[attr-defined]
     monkeypatch.setattr(runtime, "export_dir", lambda _key: copy)
     said: list[str] = []
     fresh = Reader(runtime="onnx", announce=said.append)

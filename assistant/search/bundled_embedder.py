@@ -20,7 +20,7 @@ import numpy as np
 
 from assistant.errors import ModelUnavailableError
 from assistant.search.embeddings import BUNDLED_MODEL_ID, DEFAULT_MODEL, EmbedderInfo, SentenceTransformerEmbeddings
-from assistant.search.onnx_runtime import chosen_runtime, default_threads, onnx_encoder
+from assistant.search.onnx_runtime import chosen_runtime, default_threads, onnx_encoder, pooled
 
 log = logging.getLogger(__name__)
 Encode = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -40,9 +40,7 @@ class TorchEncoder:
         ids, mask = torch.from_numpy(input_ids), torch.from_numpy(attention_mask)
         with self._lock, torch.inference_mode():
             hidden = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
-        weights = mask.unsqueeze(-1).to(hidden.dtype)
-        mean = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
-        return torch.nn.functional.normalize(mean, p=2, dim=1).float().numpy()
+            return pooled(hidden, mask).float().numpy()
 
 
 class BundledEmbeddings(SentenceTransformerEmbeddings):

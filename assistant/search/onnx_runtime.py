@@ -129,6 +129,16 @@ def onnx_encoder(model_path: Path, load_model: Callable[[], Any], threads: int |
     return OnnxEncoder(target, model_path, threads)
 
 
+def pooled(hidden: Any, attention_mask: Any) -> Any:
+    """sentence-transformers' mean pooling and unit length (torch tensors): what the export's
+    graph computes and what the embedder computes on PyTorch."""
+    import torch
+
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    mean = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+    return torch.nn.functional.normalize(mean, p=2, dim=1)
+
+
 def _write_export(encoder: Any, directory: Path) -> None:
     import torch
 
@@ -139,9 +149,7 @@ def _write_export(encoder: Any, directory: Path) -> None:
 
         def forward(self, inputs_embeds: Any, attention_mask: Any) -> Any:
             hidden = self.encoder(inputs_embeds=inputs_embeds, attention_mask=attention_mask).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            mean = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(mean, p=2, dim=1)
+            return pooled(hidden, attention_mask)
 
     # Traced on a padded batch of two, so the padding path of the attention mask is the one kept.
     ids = torch.tensor([[0, 100, 200, 2, 300, 2], [0, 100, 2, 1, 1, 1]])
