@@ -132,6 +132,11 @@ def write_weights(model, out: Path, meta: dict) -> None:
     weights = tmp / "adapter" / "adapter_model.safetensors"
     tensors = {k: v.half() if v.is_floating_point() else v for k, v in load_file(str(weights)).items()}
     save_file(tensors, str(weights), metadata={"format": "pt"})
+    seal(tmp, out, meta)
+
+
+def seal(tmp: Path, out: Path, meta: dict) -> None:
+    """Write `tmp`'s manifest (`meta` and every file's sha256), then move it to `out`."""
     files = {str(p.relative_to(tmp)): hashlib.sha256(p.read_bytes()).hexdigest()
              for p in sorted(tmp.rglob("*")) if p.is_file()}
     (tmp / "manifest.json").write_text(json.dumps({**meta, "files": files}, indent=1, ensure_ascii=False), "utf-8")
