@@ -25,6 +25,13 @@ from bench.train_reader import seal
 ADAPTER = "adapter/adapter_model.safetensors"
 
 
+def like(config: dict) -> dict:
+    """An adapter configuration as far as averaging cares: peft writes `target_modules` from
+    a set, so its order differs from one save to the next without meaning anything."""
+    return {k: sorted(v) if isinstance(v, list) and all(isinstance(x, str) for x in v) else v
+            for k, v in config.items()}
+
+
 def average(inputs: list[Path], out: Path, weights: list[float] | None = None) -> dict:
     """Write the weighted mean of `inputs`' adapters to `out`; returns its manifest fields."""
     from safetensors.torch import load_file, save_file
@@ -37,7 +44,7 @@ def average(inputs: list[Path], out: Path, weights: list[float] | None = None) -
     if len(weights) != len(inputs) or min(weights) < 0 or sum(weights) <= 0:
         raise SystemExit("average_readers: --weights needs one non-negative weight per input, not all zero")
     manifests = [check_weights(d) for d in inputs]
-    configs = [json.loads((d / "adapter" / "adapter_config.json").read_text(encoding="utf-8")) for d in inputs]
+    configs = [like(json.loads((d / "adapter" / "adapter_config.json").read_text(encoding="utf-8"))) for d in inputs]
     if any(c != configs[0] for c in configs[1:]):
         raise SystemExit("average_readers: the inputs' adapter configurations differ; only like adapters average")
     tensors = [load_file(str(d / ADAPTER)) for d in inputs]
@@ -51,7 +58,8 @@ def average(inputs: list[Path], out: Path, weights: list[float] | None = None) -
     (tmp / "adapter").mkdir(parents=True)
     shutil.copy(inputs[0] / "adapter" / "adapter_config.json", tmp / "adapter" / "adapter_config.json")
     save_file(mean, str(tmp / ADAPTER), metadata={"format": "pt"})
-    meta = {k: v for k, v in manifests[-1].items() if k not in ("files", "continued_from", "averaged_from")}
+    # No training fields of its own (lr, loss, epochs): those of each input are kept beside it.
+    meta: dict = {"base": manifests[0].get("base", "")}
     meta["averaged_from"] = [{"weight": w, **{k: v for k, v in m.items() if k != "files"}}
                              for w, m in zip(weights, manifests, strict=True)]
     meta["command"] = ("python -m bench.average_readers " + " ".join(str(d) for d in inputs)

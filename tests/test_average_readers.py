@@ -15,11 +15,14 @@ from bench.train_reader import seal
 safetensors_torch = pytest.importorskip("safetensors.torch")
 
 
-def scaled_copy(tmp_path: Path, name: str, factor: float) -> Path:
-    """The shipped reader with every floating tensor multiplied by `factor`, re-sealed."""
+def scaled_copy(tmp_path: Path, name: str, factor: float, **config: object) -> Path:
+    """The shipped reader with every floating tensor multiplied by `factor` and `config`
+    set in its adapter configuration, re-sealed."""
     work = tmp_path / f"{name}.build"
     shutil.copytree(WEIGHTS_DIR, work)
     (work / "manifest.json").unlink()
+    path = work / "adapter" / "adapter_config.json"
+    path.write_text(json.dumps({**json.loads(path.read_text(encoding="utf-8")), **config}), encoding="utf-8")
     tensors = safetensors_torch.load_file(str(work / ADAPTER))
     safetensors_torch.save_file({k: (v.float() * factor).half() for k, v in tensors.items()}, str(work / ADAPTER),
                                 metadata={"format": "pt"})
@@ -44,18 +47,20 @@ def test_the_weighted_mean_of_two_readers(tmp_path: Path) -> None:
 
 
 def test_unlike_adapters_are_refused(tmp_path: Path) -> None:
-    one, other = scaled_copy(tmp_path, "one", 1.0), scaled_copy(tmp_path, "other", 1.0)
-    config = other / "adapter" / "adapter_config.json"
-    data = json.loads(config.read_text(encoding="utf-8"))
-    data["r"] = 8
-    config.write_text(json.dumps(data), encoding="utf-8")
-    seal_again = tmp_path / "other.build"
-    shutil.copytree(other, seal_again)
-    (seal_again / "manifest.json").unlink()
-    seal(seal_again, other, {})
+    one, other = scaled_copy(tmp_path, "one", 1.0), scaled_copy(tmp_path, "other", 1.0, r=8)
     with pytest.raises(SystemExit, match="configurations differ"):
         average([one, other], tmp_path / "soup")
     assert not (tmp_path / "soup").exists()
+
+
+def test_the_order_peft_saves_target_modules_in_does_not_matter(tmp_path: Path) -> None:
+    """A run continued with `train_reader --init` saves the same modules in another order."""
+    config = WEIGHTS_DIR / "adapter" / "adapter_config.json"
+    targets = json.loads(config.read_text(encoding="utf-8"))["target_modules"]
+    one = scaled_copy(tmp_path, "one", 1.0, target_modules=sorted(targets))
+    two = scaled_copy(tmp_path, "two", 2.0, target_modules=sorted(targets, reverse=True))
+    average([one, two], tmp_path / "soup")
+    assert check_weights(tmp_path / "soup")["averaged_from"]
 
 
 @pytest.mark.parametrize("weights", [[1.0], [1.0, -1.0], [0.0, 0.0]])
