@@ -4,6 +4,7 @@
     python -m bench.train_reader --qa-only --out /tmp/reader-1
     python -m bench.train_reader --init /tmp/reader-1 --epochs 2 --lr 3e-4
     python -m bench.train_reader --max-steps 3 --limit 40 --out /tmp/reader   # a smoke run
+    python -m bench.train_reader ... --signal negatives,templates   # rows made from the train contexts too
 
 Training data, all in the repository (sources and licences in `index/qa/README.md`): the
 `train` split (by context, `assistant/evaluate/squad.py`) of the three SQuAD-format sets in

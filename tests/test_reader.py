@@ -301,14 +301,16 @@ def test_training_smoke_run_writes_verifiable_weights(tmp_path: Path) -> None:
     # a continued run starts from that adapter and records the whole recipe
     more = tmp_path / "continued"
     proc = subprocess.run([sys.executable, "-m", "bench.train_reader", "--max-steps", "1", "--limit", "8",
-                           "--init", str(out), "--out", str(more)], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=600)
+                           "--init", str(out), "--out", str(more), "--signal", "negatives,templates"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     continued = check_weights(more)
     assert continued["continued_from"]["max_steps"] == 2
     assert continued["command"] == ("python -m bench.train_reader --qa-only --out /tmp/reader-1 && python -m "
-                                    "bench.train_reader --init /tmp/reader-1 --epochs 6 --lr 0.0005")
+                                    "bench.train_reader --init /tmp/reader-1 --epochs 6 --lr 0.0005 "
+                                    "--signal negatives,templates")
     assert "testset" not in manifest["data"] and "train half" in continued["data"]  # stage 2 adds the article
+    assert "rows added (negatives,templates)" in proc.stdout and "negatives,templates made" in continued["data"]
     flip_byte(out / ADAPTER)  # and the check really reads these files
     with pytest.raises(ModelUnavailableError):
         check_weights(out)
