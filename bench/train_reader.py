@@ -170,6 +170,10 @@ def main(argv: list[str] | None = None) -> None:
                     "(bench/reader_signal.py)")
     args = ap.parse_args(argv)
     kinds = [k for k in args.signal.split(",") if k]
+    from bench.reader_signal import KINDS
+
+    if set(kinds) - set(KINDS):  # said before the model loads, not after
+        ap.error(f"--signal {args.signal!r}: choose from {', '.join(KINDS)}")
 
     import torch
     from peft import LoraConfig, get_peft_model
