@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
                     help="add rows made from the training contexts: negatives, templates or both, comma-separated "
                     "(bench/reader_signal.py)")
     args = ap.parse_args(argv)
-    kinds = [k for k in args.signal.split(",") if k]
+    kinds = list(dict.fromkeys(k for k in args.signal.split(",") if k))  # a kind named twice counts once
     from bench.reader_signal import KINDS
 
     if set(kinds) - set(KINDS):  # said before the model loads, not after

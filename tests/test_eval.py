@@ -128,19 +128,19 @@ def test_a_quote_past_the_bar_counts_only_for_a_longer_gold() -> None:
 
 # The quality floor CI holds, on the default configuration (bundled multilingual-e5-small,
 # the `auto` answerer): the values measured when it was set, less a small margin.
-# Measured (`assistant eval`, 2026-12-07, quotes cut to 60 syllables and "correct" counted
-# within that bar, dev with its 24 paraphrased questions): dev hit@3 0.963, correct 0.849,
-# abstention 0.872, false refusals 0.055, F1 0.613, quotes <= 60 syllables 1.000; held-out
-# hit@3 0.946, correct 0.875, abstention 0.875, false refusals 0.036, F1 0.611, quotes <= 60
-# syllables 1.000.
+# Measured (`assistant eval`, 2026-12-08, quotes cut to 60 syllables and "correct" counted
+# within that bar, dev with its 24 paraphrased questions; the answer policy's one threshold,
+# 2.0, and the check read off the reader, -7.21): dev hit@3 0.963, correct 0.826, abstention
+# 0.895, false refusals 0.078, F1 0.598, quotes <= 60 syllables 1.000; held-out hit@3 0.946,
+# correct 0.857, abstention 0.875, false refusals 0.054, F1 0.608, quotes <= 60 syllables 1.000.
 QUALITY_FLOOR = [
     "--fail-under", "citation_verbatim=1.0",
     "--fail-under", "dev:hit@3=0.95", "--fail-under", "heldout:hit@3=0.92",
-    "--fail-under", "dev:correct=0.82", "--fail-under", "heldout:correct=0.83",
-    "--fail-under", "dev:abstention=0.85", "--fail-under", "heldout:abstention=0.83",
-    "--fail-under", "dev:f1=0.58", "--fail-under", "heldout:f1=0.55",
+    "--fail-under", "dev:correct=0.80", "--fail-under", "heldout:correct=0.82",
+    "--fail-under", "dev:abstention=0.87", "--fail-under", "heldout:abstention=0.83",
+    "--fail-under", "dev:f1=0.57", "--fail-under", "heldout:f1=0.55",
     "--fail-under", "dev:quote_short=0.95", "--fail-under", "heldout:quote_short=0.95",
-    "--fail-over", "dev:false_refusal=0.08", "--fail-over", "heldout:false_refusal=0.08",
+    "--fail-over", "dev:false_refusal=0.10", "--fail-over", "heldout:false_refusal=0.08",
 ]  # fmt: skip
 
 
