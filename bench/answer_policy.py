@@ -225,11 +225,14 @@ def derived_check(rows: list[dict[str, Any]], budget: float = BUDGET) -> float:
 def by_kind(rows: list[dict[str, Any]], policy: str, t: float, c: float) -> dict[str, dict[str, dict[str, float]]]:
     """Each rule measured by taking it out: per split, set and question kind (the rule that
     answers it, `question.analyse`), the chosen policy as it is ("with") and with the reader
-    answering that kind in the rules' place ("without", the reader with its veto)."""
+    answering that kind in the rules' place ("without", the reader with its veto). Questions
+    about the article itself are left out: both paths answer them from its metadata lines,
+    so taking the rules out cannot weigh that rule."""
     out: dict[str, dict[str, dict[str, float]]] = {}
+    weighable = [r for r in rows if not r["reader_meta"]]
     for split in ("dev", "heldout"):
-        for key in sorted({(r["set"], r["kind"]) for r in rows if r["split"] == split}):
-            mine = [r for r in rows if r["split"] == split and (r["set"], r["kind"]) == key]
+        for key in sorted({(r["set"], r["kind"]) for r in weighable if r["split"] == split}):
+            mine = [r for r in weighable if r["split"] == split and (r["set"], r["kind"]) == key]
             with_, without = score(mine, policy, t, c), score(mine, "reader+veto", t)
             out.setdefault(split, {})[f"{key[0]}/{key[1]}"] = {
                 "n": len(mine), **{f"{k}_with": v for k, v in with_.items() if k in ("contains", "abstention")},
@@ -274,7 +277,8 @@ def choose(out: Path, tolerance: float, budget: float = BUDGET) -> None:
     print(f"  for comparison, the two-parameter lattice's best (not chosen from): t={lattice[1]} c={lattice[2]} "
           f"dev objective {dev_objective(lattice):.3f}")
     kinds = by_kind(rows, *best)
-    print("\neach rule taken out (the reader answers that kind): contains / abstention, with -> without")
+    print("\neach rule taken out (the reader answers that kind; metadata questions, which both paths answer "
+          "from the metadata lines, left out): contains / abstention, with -> without")
     for split, tab in kinds.items():
         for key, s in tab.items():
             print(f"  {split:8} {key:28} n={s['n']:3.0f} " + "  ".join(

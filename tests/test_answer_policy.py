@@ -41,6 +41,8 @@ def test_choose_searches_one_threshold_and_measures_each_rule_by_taking_it_out(
     rows += [row(100 + i, margin=4.0, kind="fact", rules=False, reader_right=True) for i in range(20)]
     # unanswerable: the rules answer a near-miss sentence the reader is sure of no answer in
     rows += [row(200 + i, margin=-30.0, kind="person", answerable=False) for i in range(10)]
+    # the article's own metadata: answered from its metadata lines on both paths
+    rows += [row(300 + i, margin=0.0, kind="meta_author", meta=True) for i in range(3)]
     rows += [dict(r, split="heldout", id=r["id"] + "h") for r in rows]
     out = tmp_path / "policy"
     out.mkdir()
@@ -54,11 +56,12 @@ def test_choose_searches_one_threshold_and_measures_each_rule_by_taking_it_out(
     assert choice["check"] == policy.derived_check(rows) == pytest.approx(-1.8)
     assert choice["threshold"] in policy.GRID and choice["threshold"] <= 4.0
     dev = choice["dev"]["article"]
-    assert dev["contains"] == pytest.approx(38 / 40) and dev["abstention"] == 1.0  # no near-miss answer stands
+    assert dev["contains"] == pytest.approx(41 / 43) and dev["abstention"] == 1.0  # no near-miss answer stands
     kinds = choice["rules_by_kind"]["heldout"]
     assert kinds["article/number"]["contains_with"] == pytest.approx(0.9)
     assert kinds["article/number"]["contains_without"] == 0.0  # the reader is wrong there: the rule earns it
     assert kinds["article/fact"]["contains_with"] == kinds["article/fact"]["contains_without"] == 1.0
+    assert "article/meta_author" not in kinds  # no rule can be weighed by taking it out there
     printed = capsys.readouterr().out
     assert "the two-parameter lattice's best (not chosen from)" in printed
     assert "budget 0.05" in printed
